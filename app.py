@@ -1,0 +1,3 @@
+from imgcls.app import make_demo
+
+make_demo().launch()
