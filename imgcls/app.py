@@ -36,7 +36,7 @@ def make_predict(clf:Classifier): # The classifier to serve
         except ValueError as e: raise gr.Error(str(e)) from None
     return predict
 
-# %% ../nbs/04_app.ipynb #8c047c64
+# %% ../nbs/04_app.ipynb #fb630510
 def example_images()->list:
     "The example photos shipped with imgcls (see `imgcls/examples/CREDITS.md` for their sources)"
     return sorted(str(p) for p in Path(str(files('imgcls')/'examples')).glob('*.jpg'))
@@ -48,7 +48,7 @@ def make_demo(bundle:Path=None,    # Model bundle folder; default `$IMGCLS_MODEL
     "A Gradio app classifying images with the model bundle `bundle`"
     clf = Classifier(bundle or os.environ.get('IMGCLS_MODEL') or None)
     cats = ', '.join(clf.categories)
-    return gr.Interface(fn=make_predict(clf), inputs=CheckedImage(type='filepath', image_mode=None, label='img'),
+    return gr.Interface(fn=make_predict(clf), inputs=CheckedImage(type='filepath', image_mode=None, label='photo'),
                         outputs=gr.Label(num_top_classes=len(clf.categories), label='category'),
                         examples=example_images() if examples is None else examples,
                         title=title or f'imgcls: {cats}', description=f'Upload a photo: it is classified as one of {cats}.',

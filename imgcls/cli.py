@@ -18,7 +18,7 @@ def _need(cmd, *mods):
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if missing: sys.exit(f"imgcls {cmd} needs the training extras ({', '.join(missing)} missing): pip install 'imgcls[train]'")
 
-# %% ../nbs/06_cli.ipynb #09340a62
+# %% ../nbs/06_cli.ipynb #43d26912
 def gather(categories:str,       # Comma-separated category names, e.g. "nature,sports,architecture,fashion"
            dest:str='photos',    # Dataset folder to create or extend
            n:int=100,            # Photos to ask for per category
@@ -32,12 +32,12 @@ def gather(categories:str,       # Comma-separated category names, e.g. "nature,
 def train(path:str,                      # Dataset folder, one folder per category
           dest:str='model',              # Folder for the model bundle
           arch:str='efficientnet_lite0', # Backbone: efficientnet_lite0/1/2 (offline), or a torchvision/timm name (downloads)
-          mode:str='head',               # 'head': train a linear head on the frozen network; 'finetune': fastai's fine_tune
-          epochs:int=4,                  # Epochs
+          mode:str='head',               # 'head': logistic regression on the network's features; 'finetune': fastai's fine_tune
           size:int=224,                  # Image side
           bs:int=32,                     # Batch size
-          lr:float=None,                 # Learning rate; default 1e-2 for 'head', 2e-3 for 'finetune'
-          aug:bool_arg=True,             # Use fastai's augmentations while training
+          C:float=0.1,                   # 'head': inverse strength of the L2 regularisation
+          epochs:int=3,                  # 'finetune': epochs
+          lr:float=2e-3,                 # 'finetune': base learning rate
           cats:str=None,                 # Comma-separated categories to use; default every folder
           valid_pct:float=0.2,           # Share of photos held out to measure accuracy
           seed:int=42,                   # Random seed
@@ -46,7 +46,7 @@ def train(path:str,                      # Dataset folder, one folder per catego
     "Fine-tune a pretrained network on a dataset folder, measure it, and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
     from imgcls.train import train as _train, evaluate, export_bundle
-    learn = _train(path, arch=arch, mode=mode, epochs=epochs, size=size, bs=bs, lr=lr, aug=aug, valid_pct=valid_pct, seed=seed,
+    learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed,
                    cats=cats.split(',') if cats else None)
     res = evaluate(learn, figs or Path(dest)/'figures')
     export_bundle(learn, dest, metrics=res)

@@ -120,13 +120,13 @@ def download_images(urls:list,          # Image URLs
     append_manifest(path, rows)
     return rows, fails
 
-# %% ../nbs/00_data.ipynb #b248b628
+# %% ../nbs/00_data.ipynb #ab172ba4
 def image_files(path:Path,     # Dataset folder
                 cats:list=None, # Category folders to look in; default all of them
                )->L:
-    "Image files of `path`, in its category folders, skipping hidden folders like `.quarantine` and `.trash`"
+    "Image files of `path`, sorted, in its category folders, skipping hidden folders like `.quarantine` and `.trash`"
     from fastai.data.transforms import get_image_files
-    return get_image_files(path, folders=cats or categories(path))
+    return get_image_files(path, folders=cats or categories(path)).sorted() # sorted: the same split on every file system
 
 def categories(path:Path)->list: # Dataset folder
     "Names of the category folders of `path`, sorted"
@@ -154,7 +154,7 @@ def verify_images(path:Path,        # Dataset folder
     if moved: print(f"Quarantined {len(moved)} file(s) that do not decode, in {path/quarantine}")
     return moved
 
-# %% ../nbs/00_data.ipynb #73cf8141
+# %% ../nbs/00_data.ipynb #4386c1c0
 def resize_image(fn:Path, max_size:int=400)->bool:
     "Shrink `fn` in place so its longer side is at most `max_size`, applying its EXIF orientation; True if it changed"
     with Image.open(fn) as im:
@@ -172,7 +172,7 @@ def resize_images(path:Path,       # Dataset folder
                   max_workers:int=defaults.cpus, # Parallel workers
                  )->int:           # How many files were changed
     "Shrink all photos in `path` in place to at most `max_size` pixels on their longer side"
-    return sum(parallel(resize_image, image_files(path), max_size=max_size, n_workers=max_workers, threadpool=True, progress=False))
+    return sum(parallel(resize_image, image_files(path), max_size=max_size, n_workers=max_workers, threadpool=True))
 
 # %% ../nbs/00_data.ipynb #104e2d89
 def gather(categories:list,     # Category names; each becomes a folder

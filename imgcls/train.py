@@ -6,7 +6,7 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
 # %% auto #0
 __all__ = ['offline_archs', 'bundle_format', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1',
-           'efficientnet_lite2', 'get_arch', 'train', 'evaluate', 'export_bundle']
+           'efficientnet_lite2', 'get_arch', 'features', 'fit_head', 'train', 'evaluate', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #dfa1e566
 import json, time, importlib
@@ -51,15 +51,47 @@ def get_arch(arch): # A name (str) or a function `arch(pretrained)`
     tv = getattr(torchvision.models, arch, None)
     return tv if tv is not None and tv in model_meta else arch
 
-# %% ../nbs/01_train.ipynb #0d8e7c13
+# %% ../nbs/01_train.ipynb #10ebf35e
+def _last_linear(model): return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
+             dl,            # A `DataLoader` with labels, e.g. `learn.dls.test_dl(items, with_labels=True)`
+            )->tuple:       # (features, labels) as numpy arrays
+    "The inputs of `learn`'s final linear layer for every image in `dl`, with a progress bar"
+    lin,fs,ys = _last_linear(learn.model),[],[]
+    def grab(m, i, o): fs.append(i[0].detach().float().cpu())
+    learn.model.eval()
+    with Hook(lin, grab, cpu=True), torch.no_grad():
+        for xb,yb in progress_bar(dl, leave=False): learn.model(xb); ys.append(yb.cpu())
+    return torch.cat(fs).numpy(), torch.cat(ys).numpy()
+
+def fit_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='head')`
+             C:float=0.1,   # Inverse strength of the L2 regularisation
+            )->Learner:     # `learn`, its final linear layer replaced by the fitted one
+    "Fit `learn`'s final linear layer by logistic regression on the network's features of the training photos"
+    from sklearn.linear_model import LogisticRegression
+    dl = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True) # validation transforms: no augmentation
+    x,y = features(learn, dl)
+    lr = LogisticRegression(C=C, max_iter=5000).fit(x, y)
+    w,b = torch.tensor(lr.coef_, dtype=torch.float32),torch.tensor(lr.intercept_, dtype=torch.float32)
+    if len(learn.dls.vocab) == 2: w,b = torch.cat([-w/2, w/2]),torch.cat([-b/2, b/2]) # binary: one row -> two logits
+    lin = _last_linear(learn.model)
+    w_full,b_full = torch.zeros_like(lin.weight.data),torch.zeros_like(lin.bias.data)
+    w_full[lr.classes_],b_full[lr.classes_] = w,b
+    if len(lr.classes_) < len(learn.dls.vocab): b_full[[i for i in range(len(b_full)) if i not in lr.classes_]] = -1e4 # unseen categories
+    lin.weight.data,lin.bias.data = w_full,b_full
+    return learn
+
+# %% ../nbs/01_train.ipynb #37b9e38b
 @delegates(dataloaders)
 def train(path:Path,                 # Dataset folder, one folder per category
           arch='efficientnet_lite0', # Backbone: a name (see `get_arch`) or a function `arch(pretrained)`
-          mode:str='head',           # 'head': train a linear head on the frozen network; 'finetune': fastai's `fine_tune`
-          epochs:int=4,              # Epochs (for 'finetune': of the whole network, after `freeze_epochs`)
+          mode:str='head',           # 'head': logistic regression on the network's features; 'finetune': fastai's `fine_tune`
           size:int=224,              # Side of the square photos are resized to
-          lr:float=None,             # Learning rate; default 1e-2 for 'head', 2e-3 for 'finetune'
-          freeze_epochs:int=1,       # 'finetune' only: epochs of training the head alone first
+          C:float=0.1,               # 'head': inverse strength of the L2 regularisation
+          epochs:int=3,              # 'finetune': epochs of training the whole network
+          lr:float=2e-3,             # 'finetune': base learning rate
+          freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
@@ -67,12 +99,11 @@ def train(path:Path,                 # Dataset folder, one folder per category
     set_seed(seed, reproducible=True)
     dls = dataloaders(path, size=size, seed=seed, **kwargs)
     if mode == 'head':
-        learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy], train_bn=False, cbs=BnFreeze(),
-                               lin_ftrs=[], ps=0.1, concat_pool=False)
-        learn.fit_one_cycle(epochs, lr or 1e-2)
+        learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy], lin_ftrs=[], ps=0., concat_pool=False, first_bn=False)
+        fit_head(learn, C)
     else:
         learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy])
-        learn.fine_tune(epochs, lr or 2e-3, freeze_epochs=freeze_epochs)
+        learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
     learn.imgcls = dict(arch=arch if isinstance(arch, str) else arch.__name__, size=size, method=kwargs.get('method', 'squish'), mode=mode)
     return learn
 
