@@ -7,12 +7,12 @@ Docs: https://imgcls.github.io/imgcls/app.html.md"""
 # %% auto #0
 __all__ = ['make_predict', 'example_images', 'make_demo', 'export_space']
 
-# %% ../nbs/04_app.ipynb #b5fb296b
+# %% ../nbs/04_app.ipynb #71ea84e2
 import os, shutil
 from pathlib import Path
 from importlib.resources import files
 import gradio as gr
-from .infer import Classifier, default_bundle, load_image
+from .infer import Classifier, default_bundle, load_image, read_bundle, image_exts
 
 # %% ../nbs/04_app.ipynb #e6c401b5
 class _CheckedImage(gr.Image):
@@ -36,27 +36,32 @@ def make_predict(clf:Classifier): # The classifier to serve
         except ValueError as e: raise gr.Error(str(e)) from None
     return predict
 
-# %% ../nbs/04_app.ipynb #7271db24
-def example_images()->list:
-    "The example photos shipped with imgcls (see `imgcls/examples/CREDITS.md` for their sources)"
-    return sorted(str(p) for p in Path(str(files('imgcls')/'examples')).glob('*.jpg'))
+# %% ../nbs/04_app.ipynb #addaf6a2
+def example_images(bundle:Path=None)->list: # Model bundle folder; default the built-in model
+    "Example photos for `bundle`: its `examples/` folder, or for the built-in model the photos shipped with imgcls"
+    bundle = Path(bundle or default_bundle())
+    if (bundle/'examples').is_dir(): return sorted(str(p) for p in (bundle/'examples').iterdir() if p.suffix.lower() in image_exts)
+    if bundle.resolve() == default_bundle().resolve(): return sorted(str(p) for p in Path(str(files('imgcls')/'examples')).glob('*.jpg'))
+    return []
 
 def make_demo(bundle:Path=None,    # Model bundle folder; default `$IMGCLS_MODEL`, else the built-in model
-              examples:list=None,  # Example image paths; default `example_images()`
+              examples:list=None,  # Example image paths; default `example_images(bundle)`
               title:str=None,      # Page title; default from the categories
              )->gr.Interface:
     "A Gradio app classifying images with the model bundle `bundle`"
     clf = Classifier(bundle or os.environ.get('IMGCLS_MODEL') or None)
+    if examples is None: examples = example_images(clf.path)
     cats = ', '.join(clf.categories)
     return gr.Interface(fn=make_predict(clf), inputs=_CheckedImage(type='filepath', image_mode=None, label='photo'),
                         outputs=gr.Label(num_top_classes=len(clf.categories), label='category'),
-                        examples=example_images() if examples is None else examples,
+                        examples=examples or None,
                         title=title or f'imgcls: {cats}', description=f'Upload a photo: it is classified as one of {cats}.',
                         api_name='predict', flagging_mode='never', analytics_enabled=False)
 
-# %% ../nbs/04_app.ipynb #d83b1474
+# %% ../nbs/04_app.ipynb #4420196a
 _space_app = """from imgcls.app import make_demo
-make_demo('model', examples=sorted(str(p) for p in __import__('pathlib').Path('examples').glob('*.jpg'))).launch()
+
+make_demo('model').launch(max_file_size='20mb')
 """
 _space_reqs = ['gradio>=6,<7', 'onnxruntime>=1.17', 'pillow', 'numpy', 'fastcore', 'fastprogress']
 _space_readme = """---
@@ -82,20 +87,23 @@ Client("<owner>/<space-name>").predict(img=handle_file("photo.jpg"), api_name="/
 
 def export_space(dest:Path,           # Folder to write the Space into
                  bundle:Path=None,     # Model bundle; default the built-in model
-                 examples:list=None,   # Example images; default `example_images()`
+                 examples:list=None,   # Example images; default `example_images(bundle)`
                  title:str=None,       # Space title; default from the categories
                 )->Path:               # `dest`
     "Write a ready-to-push Hugging Face Space (Gradio SDK) serving `bundle`"
-    clf,dest = Classifier(bundle),Path(dest)
-    (dest/'model').mkdir(parents=True, exist_ok=True)
-    for f in ('model.json', clf.meta['model']): shutil.copy(clf.path/f, dest/'model'/f)
-    (dest/'examples').mkdir(exist_ok=True)
-    for f in (example_images() if examples is None else examples): shutil.copy(f, dest/'examples'/Path(f).name)
+    bundle,dest = Path(bundle or default_bundle()),Path(dest)
+    meta = read_bundle(bundle)
+    if (dest/'model').resolve() == bundle.resolve(): raise ValueError(f"{dest} would overwrite its own source bundle {bundle}")
+    if examples is None: examples = example_images(bundle)
+    (dest/'model'/'examples').mkdir(parents=True, exist_ok=True)
+    for f in ('model.json', meta['model']): shutil.copy(bundle/f, dest/'model'/f)
+    for f in examples: shutil.copy(f, dest/'model'/'examples'/Path(f).name)
     (dest/'imgcls').mkdir(exist_ok=True)
     src = Path(str(files('imgcls')))
     for f in ('__init__.py', 'infer.py', 'app.py'): shutil.copy(src/f, dest/'imgcls'/f)
-    (dest/'app.py').write_text(_space_app)
-    (dest/'requirements.txt').write_text('\n'.join(_space_reqs)+'\n')
-    cats = ', '.join(clf.categories)
-    (dest/'README.md').write_text(_space_readme.format(title=title or f'imgcls {cats}', gr_version=gr.__version__, cats=cats))
+    (dest/'app.py').write_text(_space_app, encoding='utf-8')
+    (dest/'requirements.txt').write_text('\n'.join(_space_reqs)+'\n', encoding='utf-8')
+    (dest/'.gitattributes').write_text('*.onnx filter=lfs diff=lfs merge=lfs -text\n', encoding='utf-8')
+    cats = ', '.join(meta['categories'])
+    (dest/'README.md').write_text(_space_readme.format(title=title or f'imgcls {cats}', gr_version=gr.__version__, cats=cats), encoding='utf-8')
     return dest

@@ -7,8 +7,8 @@ Docs: https://imgcls.github.io/imgcls/clean.html.md"""
 # %% auto #0
 __all__ = ['log_name', 'move_safely', 'read_log', 'apply_decisions', 'undo_cleaning', 'apply_cleaner']
 
-# %% ../nbs/02_clean.ipynb #2dbc982b
-import json, shutil, time
+# %% ../nbs/02_clean.ipynb #4b106d7d
+import json, shutil, time, os
 from pathlib import Path
 from fastcore.all import *
 
@@ -23,14 +23,14 @@ def move_safely(src:Path, # File to move
     while to.exists(): i += 1; to = dest/f'{src.stem}_{i}{src.suffix}'
     return Path(shutil.move(str(src), str(to)))
 
-# %% ../nbs/02_clean.ipynb #a400a6e2
+# %% ../nbs/02_clean.ipynb #4f03004a
 log_name = 'clean_log.jsonl'
 
 def _log(path): return Path(path)/log_name
 def read_log(path:Path)->list: # Dataset folder
     "Entries of the cleaning log of `path`"
     fn = _log(path)
-    return [json.loads(l) for l in fn.read_text().splitlines() if l.strip()] if fn.exists() else []
+    return [json.loads(l) for l in fn.read_text(encoding='utf-8').splitlines() if l.strip()] if fn.exists() else []
 
 def apply_decisions(path:Path,          # Dataset folder, one folder per category
                     deletes:list=(),    # Files to delete (moved to `trash`)
@@ -38,27 +38,30 @@ def apply_decisions(path:Path,          # Dataset folder, one folder per categor
                     trash:str='.trash', # Folder under `path` for deleted files
                    )->list:             # Log entries written
     "Move `deletes` to the trash and `changes` to their new category folders, logging each move as one batch"
-    path = Path(path)
-    todo = [(Path(f), path/trash/Path(f).parent.name, 'delete') for f in deletes]
-    todo += [(Path(f), path/c, 'relabel') for f,c in changes]
-    for f,_,_ in todo:
+    path = Path(path).resolve()
+    todo = [(Path(f).resolve(), path/trash/Path(f).parent.name, 'delete') for f in deletes]
+    todo += [(Path(f).resolve(), path/c, 'relabel') for f,c in changes if Path(f).resolve().parent != path/c]
+    for f,_,_ in todo: # check everything before moving anything
         if not f.exists(): raise FileNotFoundError(f"{f} does not exist: nothing was moved")
+        if not f.is_relative_to(path): raise ValueError(f"{f} is not inside {path}: nothing was moved")
+    if len({f for f,_,_ in todo}) < len(todo): raise ValueError("A file is both deleted and relabelled, or listed twice: nothing was moved")
     batch = max((e['batch'] for e in read_log(path)), default=0) + 1
     entries = []
-    with open(_log(path), 'a') as log:
+    with open(_log(path), 'a', encoding='utf-8') as log:
         for f,dest,op in todo:
+            src = f.relative_to(path).as_posix()
             to = move_safely(f, dest)
-            e = dict(batch=batch, op=op, src=f.relative_to(path).as_posix(), dst=to.relative_to(path).as_posix(), time=time.time())
+            e = dict(batch=batch, op=op, src=src, dst=to.relative_to(path).as_posix(), time=time.time())
             log.write(json.dumps(e)+'\n'); log.flush()
             entries.append(e)
     return entries
 
-# %% ../nbs/02_clean.ipynb #4ba642f2
+# %% ../nbs/02_clean.ipynb #d1eaecf1
 def undo_cleaning(path:Path,     # Dataset folder
                   batch:int=None, # Batch to undo; default the last one not yet undone
                  )->list:         # Files restored
     "Put back every file moved by one `apply_decisions` batch"
-    path = Path(path)
+    path = Path(path).resolve()
     log = read_log(path)
     undone = {e['batch'] for e in log if e['op']=='undo'}
     done = [e['batch'] for e in log if e['op']!='undo' and e['batch'] not in undone]
@@ -66,11 +69,14 @@ def undo_cleaning(path:Path,     # Dataset folder
         if not done: raise ValueError(f"Nothing to undo in {_log(path)}")
         batch = done[-1]
     if batch not in done: raise ValueError(f"Batch {batch} is not in {_log(path)}, or was undone already")
+    moves = list(reversed([e for e in log if e['batch']==batch and e['op']!='undo']))
+    for e in moves: # check everything before moving anything
+        if (path/e['src']).exists(): raise FileExistsError(f"Cannot undo: {path/e['src']} exists again; nothing was moved")
+        if not (path/e['dst']).exists(): raise FileNotFoundError(f"Cannot undo: {path/e['dst']} is gone; nothing was moved")
     res = []
-    with open(_log(path), 'a') as f:
-        for e in reversed([e for e in log if e['batch']==batch and e['op']!='undo']):
+    with open(_log(path), 'a', encoding='utf-8') as f:
+        for e in moves:
             src,dst = path/e['src'],path/e['dst']
-            if src.exists(): raise FileExistsError(f"Cannot undo: {src} exists again")
             src.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(dst), str(src))
             f.write(json.dumps(dict(batch=batch, op='undo', src=e['dst'], dst=e['src'], time=time.time()))+'\n')

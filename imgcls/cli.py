@@ -18,7 +18,14 @@ def _need(cmd, *mods):
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if missing: sys.exit(f"imgcls {cmd} needs the training extras ({', '.join(missing)} missing): pip install 'imgcls[train]'")
 
-# %% ../nbs/06_cli.ipynb #43d26912
+# %% ../nbs/06_cli.ipynb #269ed6ba
+def _classifier(model):
+    "`Classifier(model)`, or exit with a clear message if `model` is not a bundle"
+    from imgcls.infer import Classifier
+    try: return Classifier(model)
+    except (FileNotFoundError, ValueError) as e: sys.exit(f"error: {e}")
+
+# %% ../nbs/06_cli.ipynb #6019e46c
 def gather(categories:str,       # Comma-separated category names, e.g. "nature,sports,architecture,fashion"
            dest:str='photos',    # Dataset folder to create or extend
            n:int=100,            # Photos to ask for per category
@@ -42,14 +49,15 @@ def train(path:str,                      # Dataset folder, one folder per catego
           valid_pct:float=0.2,           # Share of photos held out to measure accuracy
           seed:int=42,                   # Random seed
           figs:str=None,                 # Folder for confusion matrix and top losses PNGs; default `dest`/figures
+          examples:int=2,                # Validation photos per category to put in the bundle as the app's examples
          ):
     "Fine-tune a pretrained network on a dataset folder, measure it, and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
     from imgcls.train import train as _train, evaluate, export_bundle
     learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed,
-                   cats=cats.split(',') if cats else None)
+                   cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None)
     res = evaluate(learn, figs or Path(dest)/'figures')
-    export_bundle(learn, dest, metrics=res)
+    export_bundle(learn, dest, metrics=res, examples=examples)
     print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos; bundle written to {dest}")
 
 def predict(path:str,          # An image file, or a folder of images
@@ -57,8 +65,7 @@ def predict(path:str,          # An image file, or a folder of images
             csv:str=None,      # For a folder: CSV file to write; default `path`/predictions.csv
            ):
     "Classify an image (prints JSON) or every image in a folder (writes a CSV)"
-    from imgcls.infer import Classifier
-    clf = Classifier(model)
+    clf = _classifier(model)
     if Path(path).is_dir(): print(clf.predict_folder(path, csv))
     else:
         try: print(json.dumps(clf.classify_image(path), indent=1))
@@ -71,7 +78,8 @@ def serve(model:str=None,          # Model bundle folder; default the built-in m
          ):
     "Serve the Gradio app and its /predict API"
     from imgcls.app import make_demo
-    make_demo(model).launch(server_name=host, server_port=port, share=share)
+    _classifier(model) # a clear error for a bad bundle, before Gradio starts
+    make_demo(model).launch(server_name=host, server_port=port, share=share, max_file_size='20mb')
 
 def export_space(dest:str,       # Folder to write the Space into
                  model:str=None, # Model bundle folder; default the built-in model

@@ -7,11 +7,11 @@ Docs: https://imgcls.github.io/imgcls/client.html.md"""
 # %% auto #0
 __all__ = ['default_src', 'get_client', 'classify_image', 'confidences']
 
-# %% ../nbs/05_client.ipynb #2ef3a092
+# %% ../nbs/05_client.ipynb #4bca10ab
 import io, os, tempfile
 from functools import lru_cache
 from pathlib import Path
-from PIL import Image
+from PIL import Image, ImageOps
 from gradio_client import Client, handle_file
 
 # %% ../nbs/05_client.ipynb #5116ef67
@@ -22,26 +22,35 @@ def get_client(src:str=default_src)->Client: # App URL or Hugging Face Space nam
     "A cached `gradio_client.Client` for `src`"
     return Client(src, verbose=False)
 
-# %% ../nbs/05_client.ipynb #56a44ace
-def _as_pil(image):
-    "`image` (PIL image, path, bytes or file object) as a PIL image"
-    if isinstance(image, Image.Image): return image
-    if isinstance(image, (bytes, bytearray)): return Image.open(io.BytesIO(image))
-    if hasattr(image, 'read'):
-        if hasattr(image, 'seek'): image.seek(0)
-        return Image.open(io.BytesIO(image.read()))
-    return Image.open(image)
+# %% ../nbs/05_client.ipynb #93080ca0
+def _upright_rgb(im:Image.Image)->Image.Image:
+    "`im` turned upright by its EXIF orientation, transparency laid on white, as RGB (as the server would see it)"
+    im = ImageOps.exif_transpose(im)
+    if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
+    if im.mode in ('RGBA', 'LA', 'PA'): im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
+    return im.convert('RGB')
+
+def _predict_bytes(data:bytes, suffix:str, src:str)->dict:
+    "Send `data` as a file to the app at `src` (a named temporary file that also works on Windows)"
+    f = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
+    try:
+        with f: f.write(data)
+        return get_client(src).predict(img=handle_file(f.name), api_name='/predict')
+    finally: os.unlink(f.name)
 
 def classify_image(image,                 # PIL image, path, bytes, or an uploaded file object
                    src:str=default_src,   # App URL or Space name; default `$IMGCLS_URL` or http://127.0.0.1:7860/
                   )->dict:                # `{'label': ..., 'confidences': [...]}`
     "Classify `image` with the imgcls app at `src`, as the tutorial's Django code does"
-    im = _as_pil(image)
-    if im.mode != 'RGB': im = im.convert('RGB')
-    with tempfile.NamedTemporaryFile(suffix='.jpeg') as f:
-        im.save(f, format='JPEG', quality=95)
-        f.flush()
-        return get_client(src).predict(img=handle_file(f.name), api_name='/predict')
+    if isinstance(image, (str, Path)): return get_client(src).predict(img=handle_file(str(image)), api_name='/predict')
+    if isinstance(image, Image.Image):
+        b = io.BytesIO(); _upright_rgb(image).save(b, format='JPEG', quality=95)
+        return _predict_bytes(b.getvalue(), '.jpeg', src)
+    suffix = Path(str(getattr(image, 'name', '') or '')).suffix or '.img'
+    if hasattr(image, 'read'):
+        if hasattr(image, 'seek'): image.seek(0)
+        image = image.read()
+    return _predict_bytes(bytes(image), suffix, src) # files and bytes go as they are: the server reads any format
 
 def confidences(res:dict)->dict: # An answer of `classify_image`
     "`{label: confidence}` from a Gradio label answer"

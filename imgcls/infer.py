@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from fastcore.all import *
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/03_infer.ipynb #79390056
+# %% ../nbs/03_infer.ipynb #e45e5d31
 def _to_rgb(im:Image.Image)->Image.Image:
     "Convert any PIL mode to RGB: transparency onto white, 16/32-bit and float greys scaled to 8 bits"
     if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
@@ -24,11 +24,8 @@ def _to_rgb(im:Image.Image)->Image.Image:
         hi = a.max() if a.max() > 255 else 255
         im = Image.fromarray((np.clip(a, 0, None) * 255 / max(hi, 1)).astype(np.uint8), 'L')
     if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
-    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa'):
-        im = im.convert('RGBA')
-        bg = Image.new('RGBA', im.size, (255,255,255,255))
-        im = Image.alpha_composite(bg, im)
-    return im.convert('RGB')
+    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa'): im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
+    return im if im.mode == 'RGB' else im.convert('RGB')
 
 def load_image(img,           # Path, str, bytes, file object, PIL image or numpy array (HxW or HxWxC)
                name:str=None, # Name to use in error messages
@@ -37,7 +34,9 @@ def load_image(img,           # Path, str, bytes, file object, PIL image or nump
     if isinstance(img, Image.Image): im = img
     elif isinstance(img, np.ndarray):
         a = img
-        if a.dtype != np.uint8: a = (np.clip(a, 0, 1) * 255).round().astype(np.uint8) if a.dtype.kind == 'f' else np.clip(a, 0, 255).astype(np.uint8)
+        if a.dtype == bool: a = a.astype(np.uint8) * 255
+        elif a.dtype.kind == 'f': a = (np.clip(a, 0, 1) * 255 if a.max(initial=0) <= 1 else np.clip(a, 0, 255)).round().astype(np.uint8)
+        elif a.dtype != np.uint8: a = np.clip(a, 0, 255).astype(np.uint8)
         if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
         if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)): raise ValueError(f"{name or 'array'}: expected an HxW, HxWx3 or HxWx4 array, got shape {img.shape}")
         im = Image.fromarray(a)
@@ -49,6 +48,7 @@ def load_image(img,           # Path, str, bytes, file object, PIL image or nump
         elif isinstance(img, (bytes, bytearray, memoryview)): src = io.BytesIO(bytes(img))
         elif hasattr(img, 'read'):
             name = name or getattr(img, 'name', None)
+            if hasattr(img, 'seek'): img.seek(0) # e.g. a Django upload that was read before
             src = io.BytesIO(img.read())
         else: raise ValueError(f"{name or type(img).__name__}: cannot read an image from a {type(img).__name__}")
         name = name or 'image'
@@ -59,11 +59,12 @@ def load_image(img,           # Path, str, bytes, file object, PIL image or nump
             size = len(src.getvalue()) if isinstance(src, io.BytesIO) else Path(src).stat().st_size
             why = 'the file is empty' if size == 0 else f'{type(e).__name__}: {e}'
             raise ValueError(f"{name}: not a decodable image ({why})") from None
-    try: im = ImageOps.exif_transpose(im)
+    try:
+        if im.getexif().get(0x0112, 1) != 1: im = ImageOps.exif_transpose(im)
     except Exception: pass
     return _to_rgb(im)
 
-# %% ../nbs/03_infer.ipynb #136b8138
+# %% ../nbs/03_infer.ipynb #225ac3c5
 def default_bundle()->Path:
     "The model bundle shipped with imgcls: nature, sports, architecture, fashion"
     return Path(str(files('imgcls')/'models'/'default'))
@@ -72,7 +73,7 @@ def read_bundle(path:Path)->dict: # Bundle folder
     "The `model.json` of bundle `path`, checked"
     fn = Path(path)/'model.json'
     if not fn.exists(): raise FileNotFoundError(f"{path} is not a model bundle: it has no model.json")
-    meta = json.loads(fn.read_text())
+    meta = json.loads(fn.read_text(encoding='utf-8'))
     if not str(meta.get('format', '')).startswith('imgcls-bundle/'): raise ValueError(f"{fn}: not an imgcls model bundle")
     return meta
 
@@ -110,28 +111,35 @@ def preprocess(self:Classifier, img)->np.ndarray: # Anything `load_image` takes
     a = (a - np.array(self.meta['mean'], np.float32)) / np.array(self.meta['std'], np.float32)
     return a.transpose(2, 0, 1)
 
-# %% ../nbs/03_infer.ipynb #5390dc65
-def softmax(x, axis=-1):
+# %% ../nbs/03_infer.ipynb #1421fc27
+def softmax(x:np.ndarray, # Logits
+            axis:int=-1,  # Axis to normalise along
+           )->np.ndarray:
     "Numerically stable softmax"
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
+# %% ../nbs/03_infer.ipynb #36dd80ae
 @patch
 def probs(self:Classifier, imgs:list)->np.ndarray: # Images, anything `load_image` takes
     "Probabilities, one row per image, one column per category"
     x = np.stack([self.preprocess(o) for o in imgs])
     return softmax(self.sess.run(None, {self.input: x})[0].astype(np.float64))
 
+# %% ../nbs/03_infer.ipynb #37563005
 @patch
 def classify_image(self:Classifier, img)->dict: # Anything `load_image` takes
     "`{category: probability}` for every category, most likely first"
     p = self.probs([img])[0]
     return {self.categories[i]: float(p[i]) for i in np.argsort(-p)}
 
+# %% ../nbs/03_infer.ipynb #076fa00d
 @patch
-def __call__(self:Classifier, img)->dict: return self.classify_image(img)
+def __call__(self:Classifier, img)->dict: # Anything `load_image` takes
+    "Same as `classify_image`"
+    return self.classify_image(img)
 
-# %% ../nbs/03_infer.ipynb #018587a5
+# %% ../nbs/03_infer.ipynb #3facb215
 image_exts = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}
 
 @patch
@@ -146,7 +154,7 @@ def predict_folder(self:Classifier,
     fns = sorted(p for p in path.rglob('*') if p.suffix.lower() in image_exts and not any(q.startswith('.') for q in p.relative_to(path).parts))
     dest = Path(dest or path/'predictions.csv')
     cols = ['file', 'label', 'probability', 'error'] + self.categories
-    with open(dest, 'w', newline='') as f:
+    with open(dest, 'w', newline='', encoding='utf-8') as f:
         w = csv.DictWriter(f, cols)
         w.writeheader()
         batches = range(0, len(fns), bs)

