@@ -144,26 +144,29 @@ def categories(path:Path)->list: # Dataset folder
     "Names of the category folders of `path`, sorted"
     return sorted(p.name for p in Path(path).iterdir() if p.is_dir() and not p.name.startswith(('.', '_')))
 
-# %% ../nbs/00_data.ipynb #ff294800
-def verify_image(fn:Path)->bool: # Image file
-    "True if `fn` decodes fully as an image"
+# %% ../nbs/00_data.ipynb #a6117698
+def verify_image(fn:Path,        # Image file
+                 min_size:int=32, # Smallest allowed shorter side, in pixels (icons and thumbnails are not photos)
+                )->bool:
+    "True if `fn` decodes fully as an image at least `min_size` pixels on its shorter side"
     try:
         with Image.open(fn) as im: im.load()
-        return True
+        return min(im.size) >= min_size
     except Exception: return False
 
 def verify_images(path:Path,        # Dataset folder
                   quarantine:str='.quarantine', # Folder (under `path`) to move broken files into
+                  min_size:int=32,  # Smallest allowed shorter side, in pixels
                  )->L:              # Where the broken files are now
-    "Move every photo in `path` that does not decode into `path/quarantine`, keeping its category folder"
+    "Move every photo in `path` that does not decode, or is tiny, into `path/quarantine`, keeping its category folder"
     path = Path(path)
     moved = L()
     for fn in image_files(path):
-        if verify_image(fn): continue
+        if verify_image(fn, min_size): continue
         to = path/quarantine/fn.relative_to(path)
         to.parent.mkdir(parents=True, exist_ok=True)
         moved.append(Path(shutil.move(fn, to)))
-    if moved: print(f"Quarantined {len(moved)} file(s) that do not decode, in {path/quarantine}")
+    if moved: print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
     return moved
 
 # %% ../nbs/00_data.ipynb #0a267cb8
