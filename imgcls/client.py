@@ -7,12 +7,13 @@ Docs: https://imgcls.github.io/imgcls/client.html.md"""
 # %% auto #0
 __all__ = ['default_src', 'get_client', 'classify_image', 'confidences']
 
-# %% ../nbs/05_client.ipynb #4bca10ab
+# %% ../nbs/05_client.ipynb #ff41e192
 import io, os, tempfile
 from functools import lru_cache
 from pathlib import Path
-from PIL import Image, ImageOps
+from PIL import Image
 from gradio_client import Client, handle_file
+from .infer import load_image
 
 # %% ../nbs/05_client.ipynb #5116ef67
 default_src = os.environ.get('IMGCLS_URL', 'http://127.0.0.1:7860/')
@@ -22,14 +23,7 @@ def get_client(src:str=default_src)->Client: # App URL or Hugging Face Space nam
     "A cached `gradio_client.Client` for `src`"
     return Client(src, verbose=False)
 
-# %% ../nbs/05_client.ipynb #93080ca0
-def _upright_rgb(im:Image.Image)->Image.Image:
-    "`im` turned upright by its EXIF orientation, transparency laid on white, as RGB (as the server would see it)"
-    im = ImageOps.exif_transpose(im)
-    if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
-    if im.mode in ('RGBA', 'LA', 'PA'): im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
-    return im.convert('RGB')
-
+# %% ../nbs/05_client.ipynb #9fbba7bc
 def _predict_bytes(data:bytes, suffix:str, src:str)->dict:
     "Send `data` as a file to the app at `src` (a named temporary file that also works on Windows)"
     f = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
@@ -44,7 +38,7 @@ def classify_image(image,                 # PIL image, path, bytes, or an upload
     "Classify `image` with the imgcls app at `src`, as the tutorial's Django code does"
     if isinstance(image, (str, Path)): return get_client(src).predict(img=handle_file(str(image)), api_name='/predict')
     if isinstance(image, Image.Image):
-        b = io.BytesIO(); _upright_rgb(image).save(b, format='JPEG', quality=95)
+        b = io.BytesIO(); load_image(image).save(b, format='JPEG', quality=95) # upright, alpha on white, RGB
         return _predict_bytes(b.getvalue(), '.jpeg', src)
     suffix = Path(str(getattr(image, 'name', '') or '')).suffix or '.img'
     if hasattr(image, 'read'):

@@ -119,12 +119,14 @@ def softmax(x:np.ndarray, # Logits
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
-# %% ../nbs/03_infer.ipynb #36dd80ae
+# %% ../nbs/03_infer.ipynb #355b1108
+@patch
+def _run(self:Classifier, xs:list)->np.ndarray: return softmax(self.sess.run(None, {self.input: np.stack(xs)})[0].astype(np.float64))
+
 @patch
 def probs(self:Classifier, imgs:list)->np.ndarray: # Images, anything `load_image` takes
     "Probabilities, one row per image, one column per category"
-    x = np.stack([self.preprocess(o) for o in imgs])
-    return softmax(self.sess.run(None, {self.input: x})[0].astype(np.float64))
+    return self._run([self.preprocess(o) for o in imgs])
 
 # %% ../nbs/03_infer.ipynb #37563005
 @patch
@@ -139,7 +141,7 @@ def __call__(self:Classifier, img)->dict: # Anything `load_image` takes
     "Same as `classify_image`"
     return self.classify_image(img)
 
-# %% ../nbs/03_infer.ipynb #3facb215
+# %% ../nbs/03_infer.ipynb #9c0734cb
 image_exts = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}
 
 @patch
@@ -165,7 +167,7 @@ def predict_folder(self:Classifier,
                 try: xs.append(self.preprocess(fn)); rows.append(row)
                 except ValueError as e: w.writerow({**row, 'error': str(e)})
             if not xs: continue
-            ps = softmax(self.sess.run(None, {self.input: np.stack(xs)})[0].astype(np.float64))
+            ps = self._run(xs)
             for row,p in zip(rows, ps):
                 w.writerow({**row, 'label': self.categories[p.argmax()], 'probability': round(float(p.max()), 6),
                             **{c: round(float(v), 6) for c,v in zip(self.categories, p)}})
