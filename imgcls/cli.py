@@ -18,11 +18,11 @@ def _need(cmd, *mods):
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if missing: sys.exit(f"imgcls {cmd} needs the training extras ({', '.join(missing)} missing): pip install 'imgcls[train]'")
 
-# %% ../nbs/06_cli.ipynb #269ed6ba
-def _classifier(model):
-    "`Classifier(model)`, or exit with a clear message if `model` is not a bundle"
+# %% ../nbs/06_cli.ipynb #c439d765
+def _classifier(model, **kwargs):
+    "`Classifier(model, **kwargs)`, or exit with a clear message if `model` is not a bundle"
     from imgcls.infer import Classifier
-    try: return Classifier(model)
+    try: return Classifier(model, **kwargs)
     except (FileNotFoundError, ValueError) as e: sys.exit(f"error: {e}")
 
 # %% ../nbs/06_cli.ipynb #86a8e18c
@@ -36,7 +36,7 @@ def parse_queries(s:str)->dict: # "category=query|query;category=query"
         res[cat.strip()] = [q.strip() for q in qs.split('|') if q.strip()]
     return res
 
-# %% ../nbs/06_cli.ipynb #f7d17a9a
+# %% ../nbs/06_cli.ipynb #53a9b855
 def gather(categories:str,       # Comma-separated category names, e.g. "nature,sports,architecture,fashion"
            dest:str='photos',    # Dataset folder to create or extend
            n:int=100,            # Photos to ask for per category
@@ -51,10 +51,10 @@ def gather(categories:str,       # Comma-separated category names, e.g. "nature,
 def train(path:str,                      # Dataset folder, one folder per category
           dest:str='model',              # Folder for the model bundle
           arch:str='efficientnet_lite0', # Backbone: efficientnet_lite0/1/2 (offline), or a torchvision/timm name (downloads)
-          mode:str='head',               # 'head': logistic regression on the network's features; 'finetune': fastai's fine_tune
+          mode:str='fast',               # 'fast': logistic regression on the network's cached features; 'finetune': fastai's fine_tune
           size:int=224,                  # Image side
           bs:int=32,                     # Batch size
-          C:float=0.1,                   # 'head': inverse strength of the L2 regularisation
+          C:float=0.1,                   # 'fast': inverse strength of the L2 regularisation
           epochs:int=3,                  # 'finetune': epochs
           lr:float=2e-3,                 # 'finetune': base learning rate
           cats:str=None,                 # Comma-separated categories to use; default every folder
@@ -62,6 +62,9 @@ def train(path:str,                      # Dataset folder, one folder per catego
           seed:int=42,                   # Random seed
           figs:str=None,                 # Folder for confusion matrix and top losses PNGs; default `dest`/figures
           examples:int=2,                # Validation photos per category to put in the bundle as the app's examples
+          ood:str='knn',                 # Out-of-distribution method: knn, mahalanobis, energy, msp, or none
+          keep:float=0.95,               # Share of validation photos the OOD threshold keeps
+          unknown:str='unknown',         # The answer for "none of these", e.g. "Not a food"
          ):
     "Fine-tune a pretrained network on a dataset folder, measure it, and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
@@ -69,29 +72,33 @@ def train(path:str,                      # Dataset folder, one folder per catego
     learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed,
                    cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None)
     res = evaluate(learn, figs or Path(dest)/'figures')
-    export_bundle(learn, dest, metrics=res, examples=examples)
+    export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep, unknown=unknown)
     print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos; bundle written to {dest}")
 
 def predict(path:str,          # An image file, or a folder of images
             model:str=None,    # Model bundle folder; default the built-in model
             csv:str=None,      # For a folder: CSV file to write; default `path`/predictions.csv
+            unknown:str=None,  # The answer for "none of these"; default the bundle's
+            threshold:float=None, # OOD score above which the answer is unknown; default the bundle's
            ):
-    "Classify an image (prints JSON) or every image in a folder (writes a CSV)"
-    clf = _classifier(model)
+    "Classify an image (prints the answer as JSON) or every image in a folder (writes a CSV)"
+    clf = _classifier(model, unknown=unknown, threshold=threshold)
     if Path(path).is_dir(): print(clf.predict_folder(path, csv))
     else:
-        try: print(json.dumps(clf.classify_image(path), indent=1))
+        try: print(json.dumps(clf.classify(path), indent=1))
         except ValueError as e: sys.exit(f"error: {e}")
 
 def serve(model:str=None,          # Model bundle folder; default the built-in model
           host:str='127.0.0.1',    # Address to listen on
           port:int=7860,           # Port
           share:bool_arg=False,    # Also open a public gradio.live link (needs internet)
+          unknown:str=None,        # The answer for "none of these"; default the bundle's
+          threshold:float=None,    # OOD score above which the answer is unknown; default the bundle's
          ):
-    "Serve the Gradio app and its /predict API"
+    "Serve the Gradio app and its /predict and /classify API"
     from imgcls.app import make_demo
     _classifier(model) # a clear error for a bad bundle, before Gradio starts
-    make_demo(model).launch(server_name=host, server_port=port, share=share, max_file_size='20mb')
+    make_demo(model, unknown=unknown, threshold=threshold).launch(server_name=host, server_port=port, share=share, max_file_size='20mb')
 
 def export_space(dest:str,       # Folder to write the Space into
                  model:str=None, # Model bundle folder; default the built-in model

@@ -230,7 +230,9 @@ class UprightImage(PILImage):
     @classmethod
     def create(cls, fn, **kwargs): return cls(open_upright(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
-# %% ../nbs/00_data.ipynb #e13564cc
+# %% ../nbs/00_data.ipynb #b4a5d58e
+def _in(files, f): return Path(f).resolve() in files
+
 def dataloaders(path:Path,          # Dataset folder, one folder per category
                 size:int=192,       # Side of the square the photos are resized to
                 bs:int=32,          # Batch size
@@ -240,16 +242,23 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
                 aug:bool=True,      # Use fastai's `aug_transforms()` while training
                 batch_tfms:list=None, # Your own batch transforms instead, e.g. `aug_transforms(max_rotate=30)`
                 cats:list=None,     # Category folders to use; default all of them
+                valid:list=None,    # Files to hold out for validation instead of a random `valid_pct` split
                 **kwargs,           # Passed to `DataBlock.dataloaders`
                ):
     "fastai `DataLoaders` for the category folders of `path`"
-    from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, RandomSplitter, parent_label, Resize, aug_transforms
+    from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize, aug_transforms
     path = Path(path)
     cats = cats or categories(path)
     if len(cats) < 2: raise ValueError(f"{path} needs at least two category folders with images, found {cats}")
     if batch_tfms is None and aug: batch_tfms = aug_transforms()
+    splitter = RandomSplitter(valid_pct, seed=seed)
+    if valid is not None:
+        vset = frozenset(Path(f).resolve() for f in valid)
+        stray = vset - {f.resolve() for f in image_files(path, cats)}
+        if stray: raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, e.g. {min(stray)}")
+        splitter = FuncSplitter(partial(_in, vset))
     dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(image_files, cats=cats),
-                       splitter=RandomSplitter(valid_pct, seed=seed), get_y=parent_label, item_tfms=Resize(size, method=method),
+                       splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),
                        batch_tfms=batch_tfms)
     return dblock.dataloaders(path, bs=bs, num_workers=kwargs.pop('num_workers', 0), **kwargs)
 

@@ -7,7 +7,7 @@ Docs: https://imgcls.github.io/imgcls/infer.html.md"""
 # %% auto #0
 __all__ = ['image_exts', 'load_image', 'default_bundle', 'read_bundle', 'Classifier', 'softmax']
 
-# %% ../nbs/03_infer.ipynb #08aeec19
+# %% ../nbs/03_infer.ipynb #b984f2ee
 import io, json, csv
 from pathlib import Path
 from importlib.resources import files
@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from fastcore.all import *
 from fastprogress.fastprogress import progress_bar
+from .ood import ood_methods, decide
 
 # %% ../nbs/03_infer.ipynb #e45e5d31
 def _to_rgb(im:Image.Image)->Image.Image:
@@ -77,12 +78,14 @@ def read_bundle(path:Path)->dict: # Bundle folder
     if not str(meta.get('format', '')).startswith('imgcls-bundle/'): raise ValueError(f"{fn}: not an imgcls model bundle")
     return meta
 
-# %% ../nbs/03_infer.ipynb #5103f075
+# %% ../nbs/03_infer.ipynb #8f36519d
 class Classifier:
     "Classify images with the model bundle in `path`"
     def __init__(self,
-                 path:Path=None, # Bundle folder; default `default_bundle()`
-                 threads:int=0,  # onnxruntime intra-op threads (0: its default)
+                 path:Path=None,      # Bundle folder; default `default_bundle()`
+                 threads:int=0,       # onnxruntime intra-op threads (0: its default)
+                 unknown:str=None,    # The answer for "none of these"; default the bundle's (`unknown`)
+                 threshold:float=None, # OOD score above which the answer is `unknown`; default the bundle's
                 ):
         import onnxruntime as ort
         self.path = Path(path or default_bundle())
@@ -91,7 +94,12 @@ class Classifier:
         opts = ort.SessionOptions()
         if threads: opts.intra_op_num_threads = threads
         self.sess = ort.InferenceSession(str(self.path/self.meta['model']), opts, providers=['CPUExecutionProvider'])
-        self.input = self.sess.get_inputs()[0].name
+        self.input,self.outputs = self.sess.get_inputs()[0].name,[o.name for o in self.sess.get_outputs()]
+        self.ood,self.ood_arrays = self.meta.get('ood'),{}
+        if self.ood:
+            with np.load(self.path/self.ood['file'], allow_pickle=False) as z: self.ood_arrays = dict(z)
+        self.unknown = unknown or self.meta.get('unknown', 'unknown')
+        self.threshold = threshold if threshold is not None else (self.ood or {}).get('threshold')
     def __repr__(self): return f"Classifier({self.path.name}: {', '.join(self.categories)})"
 
 # %% ../nbs/03_infer.ipynb #03b4ea69
@@ -119,9 +127,15 @@ def softmax(x:np.ndarray, # Logits
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
-# %% ../nbs/03_infer.ipynb #355b1108
+# %% ../nbs/03_infer.ipynb #13e43c74
 @patch
-def _run(self:Classifier, xs:list)->np.ndarray: return softmax(self.sess.run(None, {self.input: np.stack(xs)})[0].astype(np.float64))
+def _forward(self:Classifier, xs:list)->tuple:
+    "Logits and features (None for bundles without a `features` output) of preprocessed images `xs`"
+    outs = self.sess.run(None, {self.input: np.stack(xs)})
+    return outs[0].astype(np.float64),(outs[1] if len(outs) > 1 else None)
+
+@patch
+def _run(self:Classifier, xs:list)->np.ndarray: return softmax(self._forward(xs)[0])
 
 @patch
 def probs(self:Classifier, imgs:list)->np.ndarray: # Images, anything `load_image` takes
@@ -141,7 +155,29 @@ def __call__(self:Classifier, img)->dict: # Anything `load_image` takes
     "Same as `classify_image`"
     return self.classify_image(img)
 
-# %% ../nbs/03_infer.ipynb #9c0734cb
+# %% ../nbs/03_infer.ipynb #396ddbd6
+@patch
+def ood_scores(self:Classifier, logits:np.ndarray, feats:np.ndarray)->np.ndarray:
+    "The bundle's out-of-distribution scores for a batch (NaN if the bundle has no OOD statistics)"
+    if not self.ood or (feats is None and self.ood['method'] in ('knn', 'mahalanobis')): return np.full(len(logits), np.nan)
+    return ood_methods[self.ood['method']](logits, feats, {**self.ood, **self.ood_arrays})
+
+@patch
+def _answers(self:Classifier, xs:list)->list:
+    logits,feats = self._forward(xs)
+    return decide(softmax(logits), self.ood_scores(logits, feats), self.categories, self.threshold, self.unknown)
+
+@patch
+def predict(self:Classifier, imgs:list)->list: # Images, anything `load_image` takes
+    "One answer per image: `label` (a category or the unknown word), `confidences`, `ood_score`, `threshold`, `unknown`"
+    return self._answers([self.preprocess(o) for o in imgs])
+
+@patch
+def classify(self:Classifier, img)->dict: # Anything `load_image` takes
+    "The answer for one image (see `predict`)"
+    return self.predict([img])[0]
+
+# %% ../nbs/03_infer.ipynb #bf73110f
 image_exts = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}
 
 @patch
@@ -155,7 +191,7 @@ def predict_folder(self:Classifier,
     path = Path(path)
     fns = sorted(p for p in path.rglob('*') if p.suffix.lower() in image_exts and not any(q.startswith('.') for q in p.relative_to(path).parts))
     dest = Path(dest or path/'predictions.csv')
-    cols = ['file', 'label', 'probability', 'error'] + self.categories
+    cols = ['file', 'label', 'probability', 'unknown', 'ood_score', 'error'] + self.categories
     with open(dest, 'w', newline='', encoding='utf-8') as f:
         w = csv.DictWriter(f, cols)
         w.writeheader()
@@ -167,8 +203,7 @@ def predict_folder(self:Classifier,
                 try: xs.append(self.preprocess(fn)); rows.append(row)
                 except ValueError as e: w.writerow({**row, 'error': str(e)})
             if not xs: continue
-            ps = self._run(xs)
-            for row,p in zip(rows, ps):
-                w.writerow({**row, 'label': self.categories[p.argmax()], 'probability': round(float(p.max()), 6),
-                            **{c: round(float(v), 6) for c,v in zip(self.categories, p)}})
+            for row,a in zip(rows, self._answers(xs)):
+                w.writerow({**row, 'label': a['label'], 'probability': round(max(a['confidences'].values()), 6), 'unknown': a['unknown'],
+                            'ood_score': a['ood_score'], **{c: round(v, 6) for c,v in a['confidences'].items()}})
     return dest

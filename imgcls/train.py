@@ -6,16 +6,18 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
 # %% auto #0
 __all__ = ['offline_archs', 'bundle_format', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1',
-           'efficientnet_lite2', 'get_arch', 'features', 'fit_head', 'train', 'evaluate', 'export_bundle']
+           'efficientnet_lite2', 'get_arch', 'file_hash', 'features', 'head_model', 'fit_head', 'cache_dir', 'train',
+           'valid_probs', 'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
 
-# %% ../nbs/01_train.ipynb #b0de6ef9
-import json, time, shutil
+# %% ../nbs/01_train.ipynb #884911eb
+import json, time, shutil, hashlib, os
 from pathlib import Path
 from importlib.resources import files
 import numpy as np, torch, timm, torchvision
 from fastai.vision.all import *
 from copy import deepcopy
 from .data import dataloaders
+from .ood import fit_ood, ood_methods
 
 # %% ../nbs/01_train.ipynb #0ecc989e
 def lite_weights(name:str='efficientnet_lite0')->Path: # e.g. efficientnet_lite0, efficientnet_lite1, efficientnet_lite2
@@ -58,29 +60,63 @@ def get_arch(arch): # A name (str) or a function `arch(pretrained)`
     tv = getattr(torchvision.models, arch, None)
     return tv if tv is not None and tv in model_meta else arch
 
-# %% ../nbs/01_train.ipynb #65e7ba75
+# %% ../nbs/01_train.ipynb #81e55f32
 def _last_linear(model): return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
 
-def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
-             dl,            # A `DataLoader` with labels, e.g. `learn.dls.test_dl(items, with_labels=True)`
-            )->tuple:       # (features, labels) as numpy arrays
-    "The inputs of `learn`'s final linear layer for every image in `dl`, with a progress bar"
-    lin,fs,ys = _last_linear(learn.model),[],[]
-    def grab(m, i, o): fs.append(i[0].detach().float().cpu())
-    dev = next(learn.model.parameters()).device # `dl` may deliver to the GPU while the model is still on the CPU
-    learn.model.eval()
-    with Hook(lin, grab, cpu=True), torch.no_grad():
-        for xb,yb in progress_bar(dl, leave=False): learn.model(xb.to(dev)); ys.append(yb.cpu())
-    return torch.cat(fs).numpy(), torch.cat(ys).numpy()
+def file_hash(fn:Path)->str: # Image file
+    "SHA-1 of the bytes of `fn`"
+    return hashlib.sha1(Path(fn).read_bytes()).hexdigest()
 
-def fit_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='head')`
-             C:float=0.1,   # Inverse strength of the L2 regularisation
-            )->Learner:     # `learn`, its final linear layer replaced by the fitted one
-    "Fit `learn`'s final linear layer by logistic regression on the network's features of the training photos"
+def _read_cache(fn)->dict:
+    if fn is None or not Path(fn).exists(): return {}
+    try:
+        with np.load(fn, allow_pickle=False) as z: return dict(zip(z['hashes'].tolist(), z['feats']))
+    except Exception: return {} # a damaged cache is simply recomputed
+
+def _write_cache(fn, d:dict):
+    fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
+    tmp = fn.with_name(fn.stem + '.tmp.npz')
+    np.savez(tmp, hashes=np.array(list(d)), feats=np.stack(list(d.values())))
+    os.replace(tmp, fn) # an interrupted write never leaves a half-written cache
+
+def _run_features(learn, items):
+    if not len(items): return np.zeros((0, _last_linear(learn.model).in_features), np.float32)
+    lin,fs = _last_linear(learn.model),[]
+    def grab(m, i, o): fs.append(i[0].detach().float().cpu())
+    dev = next(learn.model.parameters()).device # the `DataLoader` may deliver to the GPU while the model is still on the CPU
+    learn.model.eval().to(memory_format=torch.channels_last) # about 1.8 times faster on CPUs
+    with Hook(lin, grab, cpu=True), torch.inference_mode():
+        for (xb,) in progress_bar(learn.dls.test_dl(items), leave=False): learn.model(xb.to(dev).contiguous(memory_format=torch.channels_last))
+    return torch.cat(fs).numpy()
+
+def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
+             items:list,    # Image files
+             cache:Path=None, # `.npz` file of features by file hash, read and extended; None: compute all
+            )->np.ndarray:  # One row per item
+    "The inputs of `learn`'s final linear layer for image files `items`, with a progress bar"
+    if cache is None: return _run_features(learn, items)
+    known,hs = _read_cache(cache),[file_hash(f) for f in items]
+    todo = {h: f for h,f in zip(hs, items) if h not in known}
+    if todo:
+        known.update(zip(todo, _run_features(learn, list(todo.values()))))
+        _write_cache(cache, known)
+    return np.stack([known[h] for h in hs]) if hs else _run_features(learn, [])
+
+# %% ../nbs/01_train.ipynb #3e640fcd
+def _labels(dset): return np.array([int(y) for y in dset.tls[1]]) # the categories' indices, without opening images
+
+def head_model(C:float=0.1): # Inverse strength of the L2 regularisation
+    "The (unfitted) logistic regression `fit_head` fits: scikit-learn's, L2-regularised, on the raw features"
     from sklearn.linear_model import LogisticRegression
-    dl = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True) # validation transforms: no augmentation
-    x,y = features(learn, dl)
-    lr = LogisticRegression(C=C, max_iter=5000).fit(x, y)
+    return LogisticRegression(C=C, max_iter=5000)
+
+def fit_head(learn:Learner,  # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='fast')`
+             C:float=0.1,    # Inverse strength of the L2 regularisation
+             cache:Path=None, # Feature cache for `features`
+            )->Learner:      # `learn`, its final linear layer replaced by the fitted one
+    "Fit `learn`'s final linear layer by logistic regression on the network's features of the training photos"
+    x,y = features(learn, learn.dls.train_ds.items, cache),_labels(learn.dls.train_ds)
+    lr = head_model(C).fit(x, y)
     w,b = torch.tensor(lr.coef_, dtype=torch.float32),torch.tensor(lr.intercept_, dtype=torch.float32)
     if len(learn.dls.vocab) == 2: w,b = torch.cat([-w/2, w/2]),torch.cat([-b/2, b/2]) # binary: one row -> two logits
     lin = _last_linear(learn.model)
@@ -90,57 +126,79 @@ def fit_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g.
     lin.weight.data,lin.bias.data = w_full,b_full
     return learn
 
-# %% ../nbs/01_train.ipynb #37b9e38b
+# %% ../nbs/01_train.ipynb #cd11aa91
+def cache_dir()->Path:
+    "Folder of imgcls's feature caches: `$IMGCLS_CACHE`, else `$XDG_CACHE_HOME/imgcls`, else `~/.cache/imgcls`"
+    if os.environ.get('IMGCLS_CACHE'): return Path(os.environ['IMGCLS_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgcls'
+
+# %% ../nbs/01_train.ipynb #1b30bf5c
 @delegates(dataloaders)
 def train(path:Path,                 # Dataset folder, one folder per category
           arch='efficientnet_lite0', # Backbone: a name (see `get_arch`) or a function `arch(pretrained)`
-          mode:str='head',           # 'head': logistic regression on the network's features; 'finetune': fastai's `fine_tune`
+          mode:str='fast',           # 'fast': logistic regression on the network's cached features; 'finetune': fastai's `fine_tune`
           size:int=224,              # Side of the square photos are resized to
-          C:float=0.1,               # 'head': inverse strength of the L2 regularisation
+          C:float=0.1,               # 'fast': inverse strength of the L2 regularisation
+          cache:bool=True,           # 'fast': cache features in `cache_dir()`, so training again computes only new photos'
           epochs:int=3,              # 'finetune': epochs of training the whole network
           lr:float=2e-3,             # 'finetune': base learning rate
           freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
-    if mode not in ('head', 'finetune'): raise ValueError(f"mode must be 'head' or 'finetune', not {mode!r}")
+    if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
     set_seed(seed, reproducible=True)
     dls = dataloaders(path, size=size, seed=seed, **kwargs)
-    if mode == 'head':
-        learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy], lin_ftrs=[], ps=0., concat_pool=False, first_bn=False)
-        fit_head(learn, C)
-    else:
-        learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy])
-        learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
-    learn.imgcls = dict(arch=arch if isinstance(arch, str) else arch.__name__, size=size, method=kwargs.get('method', 'squish'), mode=mode)
+    name,method = arch if isinstance(arch, str) else arch.__name__,kwargs.get('method', 'squish')
+    learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy],
+                           **(dict(lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) if mode == 'fast' else {}))
+    learn.imgcls = dict(arch=name, size=size, method=method, mode=mode,
+                        cache=cache_dir()/f'{name}_{size}_{method}.npz' if mode == 'fast' and cache else None)
+    if mode == 'fast': fit_head(learn, C, learn.imgcls['cache'])
+    else: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
     return learn
 
-# %% ../nbs/01_train.ipynb #a6c46ff9
+# %% ../nbs/01_train.ipynb #32e11995
 def _per_class(cm, vocab):
-    "Precision, recall and support per category from confusion matrix `cm` (rows: actual, columns: predicted)"
+    "Precision, recall, F1 and support per category from confusion matrix `cm` (rows: actual, columns: predicted)"
     tp = np.diag(cm)
-    prec = tp / np.maximum(cm.sum(0), 1)
-    rec = tp / np.maximum(cm.sum(1), 1)
-    return {c: dict(precision=round(float(p),4), recall=round(float(r),4), support=int(n)) for c,p,r,n in zip(vocab, prec, rec, cm.sum(1))}
+    prec,rec = tp / np.maximum(cm.sum(0), 1),tp / np.maximum(cm.sum(1), 1)
+    f1 = 2*prec*rec / np.maximum(prec+rec, 1e-12)
+    return {c: dict(precision=round(float(p),4), recall=round(float(r),4), f1=round(float(f),4), support=int(n))
+            for c,p,r,f,n in zip(vocab, prec, rec, f1, cm.sum(1))}
+
+def valid_probs(learn:Learner)->tuple: # A trained learner
+    "Probabilities and targets for the validation photos: from the cached features in `fast` mode, else by running the network"
+    c = getattr(learn, 'imgcls', {}).get('cache')
+    if c is None: return learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
+    lin = _last_linear(learn.model)
+    x = torch.tensor(features(learn, learn.dls.valid_ds.items, c))
+    return (x @ lin.weight.detach().cpu().T + lin.bias.detach().cpu()).softmax(1),torch.tensor(_labels(learn.dls.valid_ds))
 
 def evaluate(learn:Learner,  # A trained learner
              dest:Path=None, # Folder for `confusion_matrix.png` and `top_losses.png`, if any
              k:int=9,        # How many top losses to plot
             )->dict:         # Metrics
     "Measure `learn` on its validation set; optionally save the confusion matrix and top-losses plots to `dest`"
-    interp = ClassificationInterpretation.from_learner(learn)
-    cm = interp.confusion_matrix()
-    n = int(cm.sum())
+    probs,targs = valid_probs(learn)
+    vocab,n = list(learn.dls.vocab),len(targs)
+    cm = np.zeros((len(vocab), len(vocab)), dtype=int)
+    np.add.at(cm, (targs.numpy(), probs.argmax(1).numpy()), 1)
     acc = float(np.trace(cm)) / max(n, 1)
-    res = dict(accuracy=round(acc, 4), error_rate=round(1-acc, 4), n_valid=n, per_class=_per_class(cm, learn.dls.vocab),
-               confusion_matrix=cm.tolist(), categories=list(learn.dls.vocab))
-    if dest is not None:
+    pc = _per_class(cm, vocab)
+    res = dict(accuracy=round(acc, 4), error_rate=round(1-acc, 4), macro_f1=round(float(np.mean([o['f1'] for o in pc.values()])), 4),
+               n_valid=n, per_class=pc, confusion_matrix=cm.tolist(), categories=vocab)
+    if dest is not None and n:
+        from sklearn.metrics import ConfusionMatrixDisplay
         dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-        interp.plot_confusion_matrix(figsize=(5,5)); plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight'); plt.close()
+        ConfusionMatrixDisplay(cm, display_labels=vocab).plot(cmap='Blues', colorbar=False, xticks_rotation=45)
+        plt.title('Confusion matrix (rows: actual)'); plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight'); plt.close()
+        losses = F.nll_loss(probs.clamp_min(1e-12).log(), targs, reduction='none')
+        interp = ClassificationInterpretation(learn, learn.dls.valid.new(shuffle=False, drop_last=False), losses)
         interp.plot_top_losses(min(k, n), figsize=(9,9)); plt.savefig(dest/'top_losses.png', bbox_inches='tight'); plt.close()
     return res
 
-# %% ../nbs/01_train.ipynb #5f36b816
+# %% ../nbs/01_train.ipynb #c9334f74
 bundle_format = 'imgcls-bundle/1'
 
 def _norm_stats(dls):
@@ -148,24 +206,52 @@ def _norm_stats(dls):
     n = first(dls.after_batch.fs.filter(risinstance(Normalize)))
     return ([0.]*3, [1.]*3) if n is None else (n.mean.flatten().tolist(), n.std.flatten().tolist())
 
-def export_bundle(learn:Learner,     # A trained learner (from `train`)
-                  dest:Path='model', # Folder to write the bundle into
-                  metrics:dict=None, # Measured metrics to store, e.g. from `evaluate`
-                  examples:int=2,    # Validation photos per category to copy into `dest/examples` for the app
-                  opset:int=17,      # ONNX opset
-                 )->Path:            # `dest`
-    "Write `learn` as a model bundle: `model.onnx`, `model.json` and example photos in `dest`"
+class LogitsAndFeatures(nn.Module):
+    "Wrap a model whose head ends in one `nn.Linear` to return its logits and that layer's inputs"
+    def __init__(self, model): super().__init__(); self.model,self.lin = model,_last_linear(model)
+    def forward(self, x):
+        fs = []
+        h = self.lin.register_forward_hook(lambda m, i, o: fs.append(i[0]))
+        try: return self.model(x),fs[0]
+        finally: h.remove()
+
+def ood_stats(learn:Learner,     # A trained learner
+              method:str='knn',  # One of `imgcls.ood.ood_methods`
+              keep:float=0.95,   # Share of validation photos to keep (not call unknown)
+             )->tuple:           # (params, arrays) as `imgcls.ood.fit_ood` returns them
+    "Fit the out-of-distribution `method` on `learn`'s training photos and its threshold on the validation photos"
+    c,lin = getattr(learn, 'imgcls', {}).get('cache'),_last_linear(learn.model)
+    ftr,fva = features(learn, learn.dls.train_ds.items, c),features(learn, learn.dls.valid_ds.items, c)
+    vlog = fva @ lin.weight.detach().cpu().numpy().T + lin.bias.detach().cpu().numpy()
+    return fit_ood(method, ftr, _labels(learn.dls.train_ds), vlog, fva, _labels(learn.dls.valid_ds), keep)
+
+def export_bundle(learn:Learner,       # A trained learner (from `train`)
+                  dest:Path='model',   # Folder to write the bundle into
+                  metrics:dict=None,   # Measured metrics to store, e.g. from `evaluate`
+                  examples:int=2,      # Validation photos per category to copy into `dest/examples` for the app
+                  ood:str='knn',       # Out-of-distribution method (see `imgcls.ood`); None for none
+                  keep:float=0.95,     # Share of validation photos the OOD threshold keeps
+                  unknown:str='unknown', # The answer for "none of these", e.g. "Not a food"
+                  opset:int=17,        # ONNX opset
+                 )->Path:              # `dest`
+    "Write `learn` as a model bundle: `model.onnx`, `model.json`, `ood.npz` and example photos in `dest`"
     cfg = getattr(learn, 'imgcls', dict(arch='unknown', size=224, method='squish'))
     if cfg['method'] not in ('squish', 'crop'): raise ValueError(f"Resize method {cfg['method']!r} cannot be exported; use 'squish' or 'crop'")
+    if ood is not None and ood not in ood_methods: raise ValueError(f"OOD method must be one of {list(ood_methods)} or None, not {ood!r}")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    model = deepcopy(learn.model).eval().cpu() # leave `learn` where it is (e.g. on the GPU)
+    model = LogitsAndFeatures(deepcopy(learn.model).eval().cpu().to(memory_format=torch.contiguous_format)) # leave `learn` where it is
     x = torch.zeros(1, 3, cfg['size'], cfg['size'])
-    torch.onnx.export(model, x, str(dest/'model.onnx'), input_names=['image'], output_names=['logits'], opset_version=opset,
-                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}}, dynamo=False)
+    torch.onnx.export(model, x, str(dest/'model.onnx'), input_names=['image'], output_names=['logits', 'features'], opset_version=opset,
+                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}, 'features': {0: 'batch'}}, dynamo=False)
     mean,std = _norm_stats(learn.dls)
     meta = dict(format=bundle_format, categories=list(map(str, learn.dls.vocab)), model='model.onnx', arch=cfg['arch'],
-                mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {},
+                mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {}, unknown=unknown,
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    if ood is not None:
+        params,arrays = ood_stats(learn, ood, keep)
+        np.savez(dest/'ood.npz', **arrays)
+        meta['ood'] = dict(params, file='ood.npz')
+    elif (dest/'ood.npz').exists(): (dest/'ood.npz').unlink()
     (dest/'model.json').write_text(json.dumps(meta, indent=2), encoding='utf-8')
     for c in learn.dls.vocab:
         for f in [f for f in learn.dls.valid_ds.items if parent_label(f) == c][:examples]:

@@ -1,0 +1,277 @@
+#!/usr/bin/env python
+"""imgcls benchmark: accuracy, label efficiency, training time and memory, serving speed and memory, results per source.
+
+    python benchmarks/run.py [--quick] [--photos ../shared/datasets/photos] [--out benchmarks/results.json]
+
+Measures on the four headline categories of the shared photos (nature, sports, architecture, fashion) with a fixed,
+stratified 20% hold-out that no training ever sees. Prints markdown tables and writes them as JSON. Every timing is
+taken in a fresh process where it matters (training end to end, serving cold start) and is a median of several runs
+where it is short. `--quick` skips fine-tuning and EfficientNet-Lite1/2 and draws fewer label subsets.
+"""
+import argparse, json, os, sys, time, subprocess, resource, tempfile, platform, socket
+from pathlib import Path
+import numpy as np
+
+here = Path(__file__).resolve().parent
+cats = ['nature', 'sports', 'architecture', 'fashion']
+archs = {'efficientnet_lite0': 224, 'efficientnet_lite1': 240, 'efficientnet_lite2': 260} # each network's native size
+
+def peak_rss_mb():
+    "Peak resident memory of this process (VmHWM; unlike ru_maxrss it does not carry over the parent's peak through fork and exec)"
+    st = Path('/proc/self/status')
+    if st.exists(): return int(next(l for l in st.read_text().splitlines() if l.startswith('VmHWM')).split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20 if sys.platform == 'darwin' else 1024)
+
+def manifest(photos):
+    "The photos of the four categories (sorted) and their sources, from the dataset's manifest.csv"
+    import csv
+    rows = sorted((r for r in csv.DictReader(open(photos/'manifest.csv', encoding='utf-8')) if r['label'] in cats), key=lambda r: r['file'])
+    return [photos/r['file'] for r in rows], np.array([r['label'] for r in rows]), np.array([r['source'] for r in rows])
+
+def split(labels, seed=0):
+    "Fixed stratified 80/20 split: indices of the training photos and of the hold-out"
+    from sklearn.model_selection import train_test_split
+    return train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=seed)
+
+# ---------------------------------------------------------------- children: run in fresh processes by the parent
+def child_train(a):
+    "Train, measure on the hold-out and export, as `imgcls train` does; optionally compare serving speed with `learn.predict`"
+    t0 = time.perf_counter()
+    from imgcls.train import train, evaluate, export_bundle
+    t_import = time.perf_counter() - t0
+    valid = json.loads(Path(a.valid).read_text())
+    t = time.perf_counter()
+    learn = train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid, epochs=a.epochs)
+    t_train = time.perf_counter() - t
+    t = time.perf_counter()
+    res = evaluate(learn)
+    export_bundle(learn, a.dest, metrics=res, examples=0)
+    t_export = time.perf_counter() - t
+    out = dict(import_s=t_import, train_s=t_train, evaluate_export_s=t_export, peak_rss_mb=peak_rss_mb(), accuracy=res['accuracy'],
+               macro_f1=res['macro_f1'], recall={c: v['recall'] for c,v in res['per_class'].items()})
+    if a.mode == 'fast': # the head-only retrain: features cached, only the logistic regression is refitted
+        t = time.perf_counter(); train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid); out['retrain_s'] = time.perf_counter() - t
+    if a.latency: out.update(latency(learn, a.dest, valid, a.reps))
+    print('RESULT ' + json.dumps(out))
+
+def pcts(ts): return dict(p50_ms=1000*float(np.median(ts)), p95_ms=1000*float(np.percentile(ts, 95)))
+
+def latency(learn, bundle, fns, reps):
+    "Single-image latency (file bytes -> probabilities) of `learn.predict` and of imgcls's `Classifier`, interleaved, and batch throughput"
+    import torch
+    from imgcls.infer import Classifier
+    clf = Classifier(bundle)
+    fns = [Path(f) for f in fns[:reps]]
+    for f in fns[:3]: learn.predict(f); clf.probs([Path(f).read_bytes()]) # warm up
+    tl,tc = [],[]
+    with learn.no_bar(), learn.no_logging():
+        for i in range(0, len(fns), 10): # alternating blocks of 10: both see the same machine state, neither the other's spinning threads
+            for f in fns[i:i+10]: t = time.perf_counter(); learn.predict(f); tl.append(time.perf_counter() - t)
+            for f in fns[i:i+10]: t = time.perf_counter(); clf.probs([Path(f).read_bytes()]); tc.append(time.perf_counter() - t)
+    l,c = pcts(tl),pcts(tc)
+    def best_of(f, n=3): return min(f() for _ in range(n))
+    def clf_batch():
+        t = time.perf_counter()
+        for i in range(0, len(fns), 32): clf.probs(fns[i:i+32])
+        return time.perf_counter() - t
+    def learn_batch():
+        t = time.perf_counter()
+        with learn.no_bar(): learn.get_preds(dl=learn.dls.test_dl(fns, bs=32))
+        return time.perf_counter() - t
+    return dict(predict_p50_ms=l['p50_ms'], predict_p95_ms=l['p95_ms'], imgcls_p50_ms=c['p50_ms'], imgcls_p95_ms=c['p95_ms'],
+                speedup_p50=l['p50_ms']/c['p50_ms'], imgcls_batch_ips=len(fns)/best_of(clf_batch),
+                learn_batch_ips=len(fns)/best_of(learn_batch), torch_threads=torch.get_num_threads(), n_latency=len(fns))
+
+def child_serve(a):
+    "Cold start of the serving path: import imgcls.infer, load the bundle, answer one image; then 100 more for peak RSS"
+    from imgcls.infer import Classifier
+    clf = Classifier(a.dest)
+    valid = json.loads(Path(a.valid).read_text())
+    clf.probs([Path(valid[0]).read_bytes()])
+    print('FIRST', flush=True)
+    for f in valid[:100]: clf.probs([Path(f).read_bytes()])
+    print('RESULT ' + json.dumps(dict(peak_rss_mb=peak_rss_mb(), torch_imported='torch' in sys.modules)))
+
+# ---------------------------------------------------------------- parent
+def run_child(args, env=None, timeout=3600):
+    "Run this script as a child; its wall time from process start to exit, and its RESULT"
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, __file__, *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    wall = time.perf_counter() - t
+    res = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
+    if r.returncode or not res: raise RuntimeError(f"child {args[:2]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return dict(json.loads(res[-1][7:]), wall_s=wall)
+
+def serve_cold(photos, bundle, valid, reps):
+    "Median cold start (process start -> first prediction printed) and the serving process's peak RSS"
+    starts,rss = [],[]
+    for _ in range(reps):
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, __file__, '--child', 'serve', '--dest', bundle, '--valid', valid, '--photos', photos],
+                             stdout=subprocess.PIPE, text=True)
+        for line in p.stdout:
+            if line.startswith('FIRST'): starts.append(time.perf_counter() - t)
+            if line.startswith('RESULT '): res = json.loads(line[7:])
+        p.wait()
+        rss.append(res['peak_rss_mb'])
+    return dict(cold_start_s=float(np.median(starts)), peak_rss_mb=float(np.median(rss)), torch_imported=res['torch_imported'])
+
+def free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def app_cold(bundle, img):
+    "`imgcls serve` (Gradio app): process start -> first /predict answered over HTTP, and the server's peak RSS"
+    import httpx
+    from gradio_client import Client, handle_file
+    port = free_port()
+    t = time.perf_counter()
+    p = subprocess.Popen(['imgcls', 'serve', '--model', bundle, '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f'http://127.0.0.1:{port}/'
+        while True:
+            try:
+                if httpx.get(url + 'config', timeout=1).status_code == 200: break
+            except httpx.HTTPError: pass
+            if p.poll() is not None: raise RuntimeError('imgcls serve exited')
+            time.sleep(0.05)
+        Client(url, verbose=False).predict(img=handle_file(img), api_name='/predict')
+        cold = time.perf_counter() - t
+        hwm = [l for l in Path(f'/proc/{p.pid}/status').read_text().splitlines() if l.startswith('VmHWM')]
+        return dict(cold_start_s=cold, peak_rss_mb=int(hwm[0].split()[1]) / 1024 if hwm else None)
+    finally: p.terminate(); p.wait()
+
+def accuracy_tables(photos, fns, labels, sources, tr, te, arch_list, draws):
+    "Hold-out and 5-fold accuracy per network on cached features, label efficiency and per-source results for the first network"
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import f1_score
+    from imgcls.train import train, features, head_model
+    out = dict(archs={}, label_efficiency={}, per_source={})
+    for arch in arch_list:
+        t = time.perf_counter()
+        learn = train(photos, arch=arch, size=archs[arch], cats=cats, valid=[fns[i] for i in te])
+        x = features(learn, fns, learn.imgcls['cache'])
+        feat_s = time.perf_counter() - t
+        m = head_model().fit(x[tr], labels[tr])
+        p = m.predict(x[te])
+        oof = cross_val_predict(head_model(), x, labels, cv=StratifiedKFold(5, shuffle=True, random_state=0))
+        folds = [np.mean(oof[f] == labels[f]) for _,f in StratifiedKFold(5, shuffle=True, random_state=0).split(x, labels)]
+        out['archs'][arch] = dict(size=archs[arch], holdout_acc=float(np.mean(p == labels[te])), macro_f1=float(f1_score(labels[te], p, average='macro')),
+                                  recall={c: float(np.mean(p[labels[te] == c] == c)) for c in cats},
+                                  cv5_mean=float(np.mean(folds)), cv5_worst=float(np.min(folds)), features_s=feat_s, n_holdout=len(te))
+        if arch == arch_list[0]:
+            rng = np.random.default_rng(0)
+            for n in (5, 10, 20, 50):
+                accs = []
+                for _ in range(draws):
+                    sub = np.concatenate([rng.choice(tr[labels[tr] == c], n, replace=False) for c in cats])
+                    accs.append(np.mean(head_model().fit(x[sub], labels[sub]).predict(x[te]) == labels[te]))
+                out['label_efficiency'][n] = dict(mean=float(np.mean(accs)), worst=float(np.min(accs)), draws=draws)
+            for s in sorted(set(sources)):
+                i,j = sources == s,sources[te] == s
+                out['per_source'][s] = dict(label=', '.join(sorted(set(labels[i]))), n=int(i.sum()), cv5_acc=float(np.mean(oof[i] == labels[i])),
+                                            n_holdout=int(j.sum()), holdout_acc=float(np.mean(p[j] == labels[te][j])) if j.any() else None)
+    return out
+
+def ood_table(photos, fns, labels, tr, te, k_list=(1, 5, 10)):
+    "OOD methods compared: fit on 80% of the training photos, threshold from the other 20%, measured on the hold-out and on `other`"
+    from sklearn.model_selection import train_test_split
+    from imgcls.train import train, features, head_model
+    from imgcls.ood import fit_ood, ood_methods, auroc, tnr_at_tpr
+    learn = train(photos, cats=cats, valid=[fns[i] for i in te]) # only for its network; features come from the cache
+    other = sorted((photos/'other').glob('*.jpg'))
+    x,xo = features(learn, fns, learn.imgcls['cache']),features(learn, other, learn.imgcls['cache'])
+    fit,cal = train_test_split(tr, test_size=0.2, stratify=labels[tr], random_state=1)
+    m = head_model().fit(x[fit], labels[fit])
+    yi = lambda idx: np.searchsorted(m.classes_, labels[idx])
+    lg = lambda f: f @ m.coef_.T + m.intercept_
+    acc_all = float(np.mean(m.predict(x[te]) == labels[te]))
+    out = {}
+    for meth in ood_methods:
+        for k in (k_list if meth == 'knn' else (1,)):
+            params,arrays = fit_ood(meth, x[fit], yi(fit), lg(x[cal]), x[cal], yi(cal), keep=0.95, k=k)
+            st = {**params, **arrays}
+            si,so = ood_methods[meth](lg(x[te]), x[te], st),ood_methods[meth](lg(xo), xo, st)
+            kept = si <= params['threshold']
+            out[meth + (f' (k={k})' if meth == 'knn' else '')] = dict(
+                auroc=auroc(si, so), tnr_at_95tpr=tnr_at_tpr(si, so, 0.95), kept_in=float(kept.mean()), rejected_other=float(np.mean(so > params['threshold'])),
+                acc_accepted=float(np.mean(m.predict(x[te][kept]) == labels[te][kept])), acc_all=acc_all)
+    return dict(methods=out, n_fit=len(fit), n_calibration=len(cal), n_in=len(te), n_other=len(other))
+
+def pct(v): return '' if v is None else f'{100*v:.2f}%'
+
+def tables(r):
+    "The results as markdown tables"
+    o = [f"imgcls benchmark, {r['machine']}; {r['n_train']} training and {r['n_holdout']} hold-out photos (stratified, seed 0)\n"]
+    o += ['| network | size | hold-out accuracy | macro-F1 | recall nature / sports / architecture / fashion | 5-fold CV mean (worst) | features of 1,200 photos |',
+          '|---|---|---|---|---|---|---|']
+    for k,v in r['accuracy']['archs'].items():
+        o.append(f"| {k} | {v['size']} | {pct(v['holdout_acc'])} | {v['macro_f1']:.4f} | {' / '.join(pct(v['recall'][c]) for c in cats)} | "
+                 f"{pct(v['cv5_mean'])} ({pct(v['cv5_worst'])}) | {v['features_s']:.0f} s |")
+    o += ['', '| labelled photos per category | hold-out accuracy, mean | worst | draws |', '|---|---|---|---|']
+    for n,v in r['accuracy']['label_efficiency'].items(): o.append(f"| {n} | {pct(v['mean'])} | {pct(v['worst'])} | {v['draws']} |")
+    o += ['', '| training mode | end to end (process start to bundle) | train() | head-only retrain | peak RSS | hold-out accuracy |', '|---|---|---|---|---|---|']
+    for k,v in r['training'].items():
+        o.append(f"| {k} | {v['wall_s']:.1f} s | {v['train_s']:.1f} s | {'%.2f s' % v['retrain_s'] if 'retrain_s' in v else ''} | {v['peak_rss_mb']:.0f} MB | {pct(v['accuracy'])} |")
+    s,l = r['serving'],r['training']['fast, warm cache']
+    o += ['', '| serving | value |', '|---|---|',
+          f"| single image, file bytes -> probabilities, p50 / p95: imgcls (onnxruntime) | {l['imgcls_p50_ms']:.1f} / {l['imgcls_p95_ms']:.1f} ms |",
+          f"| the same with fastai `learn.predict` | {l['predict_p50_ms']:.1f} / {l['predict_p95_ms']:.1f} ms |",
+          f"| speed-up at p50, same run | {l['speedup_p50']:.1f}x |",
+          f"| batch throughput incl. JPEG decode, batches of 32: imgcls / fastai `get_preds` | {l['imgcls_batch_ips']:.0f} / {l['learn_batch_ips']:.0f} images/s |",
+          f"| cold start, `imgcls.infer` (process start -> first prediction), median | {s['infer']['cold_start_s']:.2f} s |",
+          f"| peak RSS of that serving process (101 predictions); torch imported: {s['infer']['torch_imported']} | {s['infer']['peak_rss_mb']:.0f} MB |"]
+    if 'app' in s: o += [f"| cold start, `imgcls serve` (Gradio app, first /predict answered over HTTP) | {s['app']['cold_start_s']:.2f} s |",
+                         f"| peak RSS of the Gradio server | {s['app']['peak_rss_mb']:.0f} MB |"]
+    if 'ood' in r:
+        d = r['ood']
+        o += ['', f"Out of distribution: logistic regression and OOD statistics fitted on {d['n_fit']} training photos, threshold from {d['n_calibration']} other "
+              f"training photos (keep 95%); in-distribution: the {d['n_in']} hold-out photos; out: the {d['n_other']} `other` photos\n",
+              '| method | AUROC | TNR at 95% TPR | hold-out kept (calibrated threshold) | `other` rejected | accuracy of kept hold-out photos | accuracy without rejection |',
+              '|---|---|---|---|---|---|---|']
+        for k,v in d['methods'].items():
+            o.append(f"| {k} | {v['auroc']:.4f} | {pct(v['tnr_at_95tpr'])} | {pct(v['kept_in'])} | {pct(v['rejected_other'])} | {pct(v['acc_accepted'])} | {pct(v['acc_all'])} |")
+    o += ['', '| source | categories | photos | 5-fold CV accuracy | hold-out photos | hold-out accuracy |', '|---|---|---|---|---|---|']
+    for k,v in r['accuracy']['per_source'].items(): o.append(f"| {k} | {v['label']} | {v['n']} | {pct(v['cv5_acc'])} | {v['n_holdout']} | {pct(v['holdout_acc'])} |")
+    return '\n'.join(o)
+
+def machine():
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    return f"{os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--photos', default=str(here.parent.parent/'shared'/'datasets'/'photos'))
+    p.add_argument('--out', default=str(here/'results.json'))
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
+    p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')
+    p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50)
+    a = p.parse_args()
+    if a.child: return dict(train=child_train, serve=child_serve)[a.child](a)
+    photos = Path(a.photos).resolve()
+    if not (photos/'manifest.csv').exists(): sys.exit(f"no photos at {photos}: pass --photos (see ../shared/datasets/README)")
+    fns,labels,sources = manifest(photos)
+    tr,te = split(labels)
+    work = Path(tempfile.mkdtemp(prefix='imgcls-bench-'))
+    valid = work/'holdout.json'; valid.write_text(json.dumps([str(fns[i]) for i in te]))
+    r = dict(machine=machine(), quick=a.quick, n_train=len(tr), n_holdout=len(te), date=time.strftime('%Y-%m-%d'))
+    print('accuracy and label efficiency on cached features ...', file=sys.stderr)
+    r['accuracy'] = accuracy_tables(photos, fns, labels, sources, tr, te, list(archs)[:1 if a.quick else 3], 5 if a.quick else 20)
+    print('out-of-distribution methods ...', file=sys.stderr)
+    r['ood'] = ood_table(photos, fns, labels, tr, te)
+    r['training'] = {}
+    base = ['--child', 'train', '--photos', photos, '--valid', valid]
+    print('training, cold feature cache ...', file=sys.stderr)
+    env = dict(IMGCLS_CACHE=str(work/'cache'))
+    r['training']['fast, cold cache'] = run_child(base + ['--dest', work/'fast'], env)
+    print('training, warm feature cache, then serving latency ...', file=sys.stderr)
+    r['training']['fast, warm cache'] = run_child(base + ['--dest', work/'fast', '--latency', '--reps', 30 if a.quick else 100], env)
+    if not a.quick:
+        print('fine-tuning (minutes) ...', file=sys.stderr)
+        r['training']['finetune, 3 epochs'] = run_child(base + ['--dest', work/'finetune', '--mode', 'finetune'], env)
+    print('serving cold start ...', file=sys.stderr)
+    r['serving'] = dict(infer=serve_cold(photos, work/'fast', valid, 3 if a.quick else 5), app=app_cold(work/'fast', fns[te[0]]))
+    Path(a.out).write_text(json.dumps(r, indent=1))
+    print(tables(r))
+
+if __name__ == '__main__': main()
