@@ -57,22 +57,22 @@ def child_train(a):
 def pcts(ts): return dict(p50_ms=1000*float(np.median(ts)), p95_ms=1000*float(np.percentile(ts, 95)))
 
 def latency(learn, bundle, fns, reps):
-    "Single-image latency (file bytes -> probabilities) of `learn.predict` and of imgcls's `Classifier`, interleaved, and batch throughput"
+    "Single-image latency (file bytes -> answer) of `learn.predict` and of imgcls's `Classifier.classify` (with the OOD score), and batch throughput"
     import torch
     from imgcls.infer import Classifier
     clf = Classifier(bundle)
     fns = [Path(f) for f in fns[:reps]]
-    for f in fns[:3]: learn.predict(f); clf.probs([Path(f).read_bytes()]) # warm up
+    for f in fns[:3]: learn.predict(f); clf.classify(Path(f).read_bytes()) # warm up
     tl,tc = [],[]
     with learn.no_bar(), learn.no_logging():
         for i in range(0, len(fns), 10): # alternating blocks of 10: both see the same machine state, neither the other's spinning threads
             for f in fns[i:i+10]: t = time.perf_counter(); learn.predict(f); tl.append(time.perf_counter() - t)
-            for f in fns[i:i+10]: t = time.perf_counter(); clf.probs([Path(f).read_bytes()]); tc.append(time.perf_counter() - t)
+            for f in fns[i:i+10]: t = time.perf_counter(); clf.classify(Path(f).read_bytes()); tc.append(time.perf_counter() - t)
     l,c = pcts(tl),pcts(tc)
     def best_of(f, n=3): return min(f() for _ in range(n))
     def clf_batch():
         t = time.perf_counter()
-        for i in range(0, len(fns), 32): clf.probs(fns[i:i+32])
+        for i in range(0, len(fns), 32): clf.predict(fns[i:i+32])
         return time.perf_counter() - t
     def learn_batch():
         t = time.perf_counter()
@@ -87,9 +87,9 @@ def child_serve(a):
     from imgcls.infer import Classifier
     clf = Classifier(a.dest)
     valid = json.loads(Path(a.valid).read_text())
-    clf.probs([Path(valid[0]).read_bytes()])
+    clf.classify(Path(valid[0]).read_bytes())
     print('FIRST', flush=True)
-    for f in valid[:100]: clf.probs([Path(f).read_bytes()])
+    for f in valid[:100]: clf.classify(Path(f).read_bytes())
     print('RESULT ' + json.dumps(dict(peak_rss_mb=peak_rss_mb(), torch_imported='torch' in sys.modules)))
 
 # ---------------------------------------------------------------- parent
@@ -214,7 +214,7 @@ def tables(r):
         o.append(f"| {k} | {v['wall_s']:.1f} s | {v['train_s']:.1f} s | {'%.2f s' % v['retrain_s'] if 'retrain_s' in v else ''} | {v['peak_rss_mb']:.0f} MB | {pct(v['accuracy'])} |")
     s,l = r['serving'],r['training']['fast, warm cache']
     o += ['', '| serving | value |', '|---|---|',
-          f"| single image, file bytes -> probabilities, p50 / p95: imgcls (onnxruntime) | {l['imgcls_p50_ms']:.1f} / {l['imgcls_p95_ms']:.1f} ms |",
+          f"| single image, file bytes -> answer with OOD score, p50 / p95: imgcls (onnxruntime) | {l['imgcls_p50_ms']:.1f} / {l['imgcls_p95_ms']:.1f} ms |",
           f"| the same with fastai `learn.predict` | {l['predict_p50_ms']:.1f} / {l['predict_p95_ms']:.1f} ms |",
           f"| speed-up at p50, same run | {l['speedup_p50']:.1f}x |",
           f"| batch throughput incl. JPEG decode, batches of 32: imgcls / fastai `get_preds` | {l['imgcls_batch_ips']:.0f} / {l['learn_batch_ips']:.0f} images/s |",

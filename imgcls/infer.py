@@ -78,7 +78,7 @@ def read_bundle(path:Path)->dict: # Bundle folder
     if not str(meta.get('format', '')).startswith('imgcls-bundle/'): raise ValueError(f"{fn}: not an imgcls model bundle")
     return meta
 
-# %% ../nbs/03_infer.ipynb #8f36519d
+# %% ../nbs/03_infer.ipynb #d6fbb7e3
 class Classifier:
     "Classify images with the model bundle in `path`"
     def __init__(self,
@@ -97,7 +97,7 @@ class Classifier:
         self.input,self.outputs = self.sess.get_inputs()[0].name,[o.name for o in self.sess.get_outputs()]
         self.ood,self.ood_arrays = self.meta.get('ood'),{}
         if self.ood:
-            with np.load(self.path/self.ood['file'], allow_pickle=False) as z: self.ood_arrays = dict(z)
+            with np.load(self.path/self.ood['file'], allow_pickle=False) as z: self.ood_arrays = {k: v.astype(np.float32) for k,v in z.items()} # stored as float16
         self.unknown = unknown or self.meta.get('unknown', 'unknown')
         self.threshold = threshold if threshold is not None else (self.ood or {}).get('threshold')
     def __repr__(self): return f"Classifier({self.path.name}: {', '.join(self.categories)})"
