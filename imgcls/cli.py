@@ -36,7 +36,7 @@ def parse_queries(s:str)->dict: # "category=query|query;category=query"
         res[cat.strip()] = [q.strip() for q in qs.split('|') if q.strip()]
     return res
 
-# %% ../nbs/06_cli.ipynb #53a9b855
+# %% ../nbs/06_cli.ipynb #e5cb5e7c
 def gather(categories:str,       # Comma-separated category names, e.g. "nature,sports,architecture,fashion"
            dest:str='photos',    # Dataset folder to create or extend
            n:int=100,            # Photos to ask for per category
@@ -65,6 +65,7 @@ def train(path:str,                      # Dataset folder, one folder per catego
           ood:str='knn',                 # Out-of-distribution method: knn, mahalanobis, energy, msp, or none
           keep:float=0.95,               # Share of validation photos the OOD threshold keeps
           unknown:str='unknown',         # The answer for "none of these", e.g. "Not a food"
+          negative:str=None,             # A category folder of negative examples, answered as unknown
          ):
     "Fine-tune a pretrained network on a dataset folder, measure it, and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
@@ -72,7 +73,7 @@ def train(path:str,                      # Dataset folder, one folder per catego
     learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed,
                    cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None)
     res = evaluate(learn, figs or Path(dest)/'figures')
-    export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep, unknown=unknown)
+    export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep, unknown=unknown, negative=negative)
     print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos; bundle written to {dest}")
 
 def predict(path:str,          # An image file, or a folder of images

@@ -155,7 +155,7 @@ def __call__(self:Classifier, img)->dict: # Anything `load_image` takes
     "Same as `classify_image`"
     return self.classify_image(img)
 
-# %% ../nbs/03_infer.ipynb #396ddbd6
+# %% ../nbs/03_infer.ipynb #12958e7e
 @patch
 def ood_scores(self:Classifier, logits:np.ndarray, feats:np.ndarray)->np.ndarray:
     "The bundle's out-of-distribution scores for a batch (NaN if the bundle has no OOD statistics)"
@@ -165,7 +165,7 @@ def ood_scores(self:Classifier, logits:np.ndarray, feats:np.ndarray)->np.ndarray
 @patch
 def _answers(self:Classifier, xs:list)->list:
     logits,feats = self._forward(xs)
-    return decide(softmax(logits), self.ood_scores(logits, feats), self.categories, self.threshold, self.unknown)
+    return decide(softmax(logits), self.ood_scores(logits, feats), self.categories, self.threshold, self.unknown, self.meta.get('negative'))
 
 @patch
 def predict(self:Classifier, imgs:list)->list: # Images, anything `load_image` takes

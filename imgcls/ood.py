@@ -75,17 +75,18 @@ def fit_ood(method:str,           # One of `ood_methods`
     params['threshold'] = float(np.quantile(s, keep)) if len(s) else None # no held-out photos: never `unknown`
     return params, arrays
 
-# %% ../nbs/03a_ood.ipynb #9685c107
+# %% ../nbs/03a_ood.ipynb #8000179d
 def decide(probs:np.ndarray,      # Probabilities, one row per image
            scores:np.ndarray,     # OOD scores, one per image
            categories:list,       # Category names, one per column of `probs`
            threshold:float,       # Scores above this are `unknown`; None: never
            unknown:str='unknown', # The word for "none of these"
+           negative:str=None,     # A category of negative examples, which also means "none of these"
           )->list:                # One dict per image
     "The answer per image: `label` (a category or `unknown`), `confidences`, `ood_score`, `threshold`, `unknown`"
     res = []
     for p,s in zip(probs, scores):
-        out = threshold is not None and bool(s > threshold)
+        out = (threshold is not None and bool(s > threshold)) or categories[int(np.argmax(p))] == negative
         res.append(dict(label=unknown if out else categories[int(np.argmax(p))], unknown=out, ood_score=None if np.isnan(s) else float(s),
                         threshold=threshold, confidences={categories[i]: float(p[i]) for i in np.argsort(-p)}))
     return res

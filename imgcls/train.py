@@ -158,7 +158,7 @@ def train(path:Path,                 # Dataset folder, one folder per category
     else: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
     return learn
 
-# %% ../nbs/01_train.ipynb #32e11995
+# %% ../nbs/01_train.ipynb #0ca040c6
 def _per_class(cm, vocab):
     "Precision, recall, F1 and support per category from confusion matrix `cm` (rows: actual, columns: predicted)"
     tp = np.diag(cm)
@@ -167,13 +167,16 @@ def _per_class(cm, vocab):
     return {c: dict(precision=round(float(p),4), recall=round(float(r),4), f1=round(float(f),4), support=int(n))
             for c,p,r,f,n in zip(vocab, prec, rec, f1, cm.sum(1))}
 
+def _logits(learn, x:np.ndarray)->Tensor:
+    "Logits from inputs `x` of `learn`'s final linear layer, by that layer"
+    lin = _last_linear(learn.model)
+    with torch.no_grad(): return lin(torch.as_tensor(x, device=lin.weight.device)).float().cpu()
+
 def valid_probs(learn:Learner)->tuple: # A trained learner
     "Probabilities and targets for the validation photos: from the cached features in `fast` mode, else by running the network"
     c = getattr(learn, 'imgcls', {}).get('cache')
     if c is None: return learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
-    lin = _last_linear(learn.model)
-    x = torch.tensor(features(learn, learn.dls.valid_ds.items, c))
-    return (x @ lin.weight.detach().cpu().T + lin.bias.detach().cpu()).softmax(1),torch.tensor(_labels(learn.dls.valid_ds))
+    return _logits(learn, features(learn, learn.dls.valid_ds.items, c)).softmax(1),torch.tensor(_labels(learn.dls.valid_ds))
 
 def evaluate(learn:Learner,  # A trained learner
              dest:Path=None, # Folder for `confusion_matrix.png` and `top_losses.png`, if any
@@ -198,7 +201,7 @@ def evaluate(learn:Learner,  # A trained learner
         interp.plot_top_losses(min(k, n), figsize=(9,9)); plt.savefig(dest/'top_losses.png', bbox_inches='tight'); plt.close()
     return res
 
-# %% ../nbs/01_train.ipynb #c9334f74
+# %% ../nbs/01_train.ipynb #b0caae46
 bundle_format = 'imgcls-bundle/1'
 
 def _norm_stats(dls):
@@ -220,10 +223,9 @@ def ood_stats(learn:Learner,     # A trained learner
               keep:float=0.95,   # Share of validation photos to keep (not call unknown)
              )->tuple:           # (params, arrays) as `imgcls.ood.fit_ood` returns them
     "Fit the out-of-distribution `method` on `learn`'s training photos and its threshold on the validation photos"
-    c,lin = getattr(learn, 'imgcls', {}).get('cache'),_last_linear(learn.model)
+    c = getattr(learn, 'imgcls', {}).get('cache')
     ftr,fva = features(learn, learn.dls.train_ds.items, c),features(learn, learn.dls.valid_ds.items, c)
-    vlog = fva @ lin.weight.detach().cpu().numpy().T + lin.bias.detach().cpu().numpy()
-    return fit_ood(method, ftr, _labels(learn.dls.train_ds), vlog, fva, _labels(learn.dls.valid_ds), keep)
+    return fit_ood(method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(), fva, _labels(learn.dls.valid_ds), keep)
 
 def export_bundle(learn:Learner,       # A trained learner (from `train`)
                   dest:Path='model',   # Folder to write the bundle into
@@ -232,12 +234,14 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
                   ood:str='knn',       # Out-of-distribution method (see `imgcls.ood`); None for none
                   keep:float=0.95,     # Share of validation photos the OOD threshold keeps
                   unknown:str='unknown', # The answer for "none of these", e.g. "Not a food"
+                  negative:str=None,   # A category of negative examples ("none of these"), answered as `unknown`
                   opset:int=17,        # ONNX opset
                  )->Path:              # `dest`
     "Write `learn` as a model bundle: `model.onnx`, `model.json`, `ood.npz` and example photos in `dest`"
     cfg = getattr(learn, 'imgcls', dict(arch='unknown', size=224, method='squish'))
     if cfg['method'] not in ('squish', 'crop'): raise ValueError(f"Resize method {cfg['method']!r} cannot be exported; use 'squish' or 'crop'")
     if ood is not None and ood not in ood_methods: raise ValueError(f"OOD method must be one of {list(ood_methods)} or None, not {ood!r}")
+    if negative is not None and negative not in learn.dls.vocab: raise ValueError(f"negative category {negative!r} is not one of {list(learn.dls.vocab)}")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     model = LogitsAndFeatures(deepcopy(learn.model).eval().cpu().to(memory_format=torch.contiguous_format)) # leave `learn` where it is
     x = torch.zeros(1, 3, cfg['size'], cfg['size'])
@@ -245,7 +249,7 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
                       dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}, 'features': {0: 'batch'}}, dynamo=False)
     mean,std = _norm_stats(learn.dls)
     meta = dict(format=bundle_format, categories=list(map(str, learn.dls.vocab)), model='model.onnx', arch=cfg['arch'],
-                mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {}, unknown=unknown,
+                mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {}, unknown=unknown, negative=negative,
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     if ood is not None:
         params,arrays = ood_stats(learn, ood, keep)
