@@ -7,13 +7,14 @@ Docs: https://imgcls.github.io/imgcls/service.html.md"""
 # %% auto #0
 __all__ = ['Store', 'fit_function', 'Service', 'NewFunction', 'Relabel', 'make_service', 'ui_state', 'ui_label', 'make_ui']
 
-# %% ../nbs/07_service.ipynb #d00a9881
+# %% ../nbs/07_service.ipynb #50f6dfb0
 import io, json, sqlite3, hashlib, secrets, threading, time, os
 from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, HTTPException, UploadFile, File, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from fastcore.meta import delegates
 from .infer import Classifier, default_bundle, softmax, load_image
 from .ood import knn_score, decide, _l2
 
@@ -90,16 +91,17 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                    threshold=float(np.quantile(1 - sims.max(1), keep)))
     return dict(W=W, b=b, bank=bank.astype(np.float16)),metrics
 
-# %% ../nbs/07_service.ipynb #98b9c971
+# %% ../nbs/07_service.ipynb #84faeb8c
 class Service:
     "The state behind the API: the store, the feature network, the active models and the training threads"
     def __init__(self,
                  data_dir:Path,            # Data directory
                  max_bytes:int=20_000_000, # Largest upload accepted, per file
+                 tolerance:float=0.02,     # A new model is promoted unless its CV accuracy is lower than the active one's by more than this
                 ):
-        self.store,self.max_bytes = Store(data_dir),max_bytes
+        self.store,self.max_bytes,self.tolerance = Store(data_dir),max_bytes,tolerance
         self.net = Classifier(default_bundle()) # the built-in network; its `features` output is the backbone's
-        self.threads,self.status,self._models = {},{},{}
+        self.threads,self.status,self._models,self.again = {},{},{},set()
 
     def features(self, files:list)->np.ndarray:
         "Features of `(name, bytes)` pairs; `HTTPException` 413/415 naming the first bad file"
@@ -136,7 +138,7 @@ def _answers(self, fid:int, X:np.ndarray)->list:
     return decide(softmax(logits), knn_score(logits, X, dict(k=1, bank=a['bank'])), fn['labels'], metrics['threshold'], fn['unknown'])
 Service.answers = _answers
 
-# %% ../nbs/07_service.ipynb #cae5b53c
+# %% ../nbs/07_service.ipynb #7cb92665
 def _train_now(self, fid:int)->dict:
     "Fit, save and maybe promote a model for function `fid`; returns the status"
     fn = self.function(fid)
@@ -147,27 +149,35 @@ def _train_now(self, fid:int)->dict:
     rel = f"models/{fid}-{secrets.token_hex(8)}.npz"
     self.store.write_file(rel, b.getvalue())
     cur = self.active(fid)
-    promote = cur is None or metrics['accuracy'] >= cur[1]['accuracy']
+    promote = cur is None or metrics['accuracy'] >= cur[1]['accuracy'] - self.tolerance
     with self.store.tx() as db:
         if promote: db.execute('update models set active=0 where function_id=?', (fid,))
         db.execute('insert into models(function_id, file, metrics, active, created) values (?,?,?,?,?)', (fid, rel, json.dumps(metrics), int(promote), _now()))
     return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'])
 
+def _train_loop(self, fid:int):
+    "Train until no training was asked for meanwhile: by a request, or by `retrain_every` new labels"
+    while True:
+        with self.store.tx() as db: db.execute('update functions set new_labels=0 where id=?', (fid,))
+        self.again.discard(fid)
+        try: res = dict(self._train_now(fid), finished=_now())
+        except Exception as e: res = dict(state='failed', error=str(e), finished=_now())
+        with self.store.lock: # deciding to stop and saying so happen together, so no request for training is lost
+            fn = self.function(fid)
+            if fid not in self.again and fn['new_labels'] < fn['retrain_every']: self.status[fid] = res; return
+
 def _train(self, fid:int, wait:bool=False)->dict:
-    "Start training function `fid` in the background (once at a time); with `wait`, return when it is done"
+    "Train function `fid` in the background, one training at a time; with `wait`, return when it is done"
     with self.store.lock:
-        t = self.threads.get(fid)
-        if t is None or not t.is_alive():
-            with self.store.tx() as db: db.execute('update functions set new_labels=0 where id=?', (fid,))
+        if self.status.get(fid, {}).get('state') == 'running': self.again.add(fid) # once more, with what arrived since it started
+        else:
             self.status[fid] = dict(state='running', started=_now())
-            def run():
-                try: self.status[fid] = dict(self._train_now(fid), finished=_now())
-                except Exception as e: self.status[fid] = dict(state='failed', error=str(e), finished=_now())
-            t = self.threads[fid] = threading.Thread(target=run, daemon=True)
-            t.start()
+            self.threads[fid] = threading.Thread(target=self._train_loop, args=(fid,), daemon=True)
+            self.threads[fid].start()
+        t = self.threads[fid]
     if wait: t.join()
     return self.status[fid]
-Service._train_now,Service.train = _train_now,_train
+Service._train_now,Service._train_loop,Service.train = _train_now,_train_loop,_train
 
 def _after_labels(self, fid:int, n:int):
     "Count `n` new labels; start training once `retrain_every` have arrived since the last training"
@@ -219,12 +229,12 @@ async def _read(svc, files)->list:
         out.append((Path((f.filename or 'upload').replace('\\', '/')).name or 'upload', data))
     return out
 
-# %% ../nbs/07_service.ipynb #eff93b15
-def make_service(data_dir:Path,            # Data directory (created if missing)
-                 max_bytes:int=20_000_000, # Largest upload accepted, per file
-                )->FastAPI:
+# %% ../nbs/07_service.ipynb #23865471
+@delegates(Service)
+def make_service(data_dir:Path, # Data directory (created if missing)
+                 **kwargs)->FastAPI:
     "The imgcls REST service for the data in `data_dir`"
-    svc = Service(data_dir, max_bytes)
+    svc = Service(data_dir, **kwargs)
     app = FastAPI(title='imgcls service', description='Self-hosted image classification functions: upload, label, train, invoke.')
     app.state.svc = svc
 
