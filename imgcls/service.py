@@ -7,7 +7,7 @@ Docs: https://imgcls.github.io/imgcls/service.html.md"""
 # %% auto #0
 __all__ = ['Store', 'fit_function', 'Service', 'NewFunction', 'Relabel', 'make_service', 'ui_state', 'ui_label', 'make_ui']
 
-# %% ../nbs/07_service.ipynb #50f6dfb0
+# %% ../nbs/07_service.ipynb #c49e6b99
 import io, json, sqlite3, hashlib, secrets, threading, time, os
 from pathlib import Path
 import numpy as np
@@ -15,6 +15,7 @@ from fastapi import FastAPI, HTTPException, UploadFile, File, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from fastcore.meta import delegates
+from fastcore.basics import patch
 from .infer import Classifier, default_bundle, softmax, load_image
 from .ood import knn_score, decide, _l2
 
@@ -112,15 +113,16 @@ class Service:
             except ValueError as e: raise HTTPException(415, str(e)) from None
         return np.concatenate([self.net._forward(xs[i:i+32])[1] for i in range(0, len(xs), 32)]).astype(np.float32)
 
-# %% ../nbs/07_service.ipynb #6a0f68a9
-def _fn(self, fid:int)->dict:
+# %% ../nbs/07_service.ipynb #fcbdd6a5
+@patch
+def function(self:Service, fid:int)->dict:
     "Function `fid` as a dict, or 404"
     r = self.store.query('select * from functions where id=?', fid)
     if not r: raise HTTPException(404, f"no function {fid}")
     return dict(r[0], labels=json.loads(r[0]['labels']), public=bool(r[0]['public']))
-Service.function = _fn
 
-def _active(self, fid:int)->tuple:
+@patch
+def active(self:Service, fid:int)->tuple:
     "(arrays, metrics) of the active model of function `fid`, or None"
     r = self.store.query('select * from models where function_id=? and active=1', fid)
     if not r: return None
@@ -128,18 +130,18 @@ def _active(self, fid:int)->tuple:
         with np.load(self.store.path/r[0]['file'], allow_pickle=False) as z:
             self._models[fid] = (r[0]['id'], {k: v.astype(np.float32) for k,v in z.items()}, json.loads(r[0]['metrics']))
     return self._models[fid][1:]
-Service.active = _active
 
-def _answers(self, fid:int, X:np.ndarray)->list:
+@patch
+def answers(self:Service, fid:int, X:np.ndarray)->list:
     "Answers for features `X` from the active model of function `fid`, or 409 if it has none"
     fn,m = self.function(fid),self.active(fid)
     if m is None: raise HTTPException(409, f"function {fid} has no model yet: label at least 2 photos in each of 2 labels and train")
     (a,metrics),logits = m,X @ m[0]['W'].T + m[0]['b']
     return decide(softmax(logits), knn_score(logits, X, dict(k=1, bank=a['bank'])), fn['labels'], metrics['threshold'], fn['unknown'])
-Service.answers = _answers
 
-# %% ../nbs/07_service.ipynb #7cb92665
-def _train_now(self, fid:int)->dict:
+# %% ../nbs/07_service.ipynb #4dd9ca27
+@patch
+def _train_now(self:Service, fid:int)->dict:
     "Fit, save and maybe promote a model for function `fid`; returns the status"
     fn = self.function(fid)
     rows = self.store.query('select label, feats from samples where function_id=? and label is not null order by id', fid)
@@ -155,7 +157,8 @@ def _train_now(self, fid:int)->dict:
         db.execute('insert into models(function_id, file, metrics, active, created) values (?,?,?,?,?)', (fid, rel, json.dumps(metrics), int(promote), _now()))
     return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'])
 
-def _train_loop(self, fid:int):
+@patch
+def _train_loop(self:Service, fid:int):
     "Train until no training was asked for meanwhile: by a request, or by `retrain_every` new labels"
     while True:
         with self.store.tx() as db: db.execute('update functions set new_labels=0 where id=?', (fid,))
@@ -166,7 +169,8 @@ def _train_loop(self, fid:int):
             fn = self.function(fid)
             if fid not in self.again and fn['new_labels'] < fn['retrain_every']: self.status[fid] = res; return
 
-def _train(self, fid:int, wait:bool=False)->dict:
+@patch
+def train(self:Service, fid:int, wait:bool=False)->dict:
     "Train function `fid` in the background, one training at a time; with `wait`, return when it is done"
     with self.store.lock:
         if self.status.get(fid, {}).get('state') == 'running': self.again.add(fid) # once more, with what arrived since it started
@@ -177,14 +181,13 @@ def _train(self, fid:int, wait:bool=False)->dict:
         t = self.threads[fid]
     if wait: t.join()
     return self.status[fid]
-Service._train_now,Service._train_loop,Service.train = _train_now,_train_loop,_train
 
-def _after_labels(self, fid:int, n:int):
+@patch
+def after_labels(self:Service, fid:int, n:int):
     "Count `n` new labels; start training once `retrain_every` have arrived since the last training"
     with self.store.tx() as db: db.execute('update functions set new_labels=new_labels+? where id=?', (n, fid))
     fn = self.function(fid)
     if n and fn['new_labels'] >= fn['retrain_every']: self.train(fid)
-Service.after_labels = _after_labels
 
 # %% ../nbs/07_service.ipynb #e0133926
 class NewFunction(BaseModel):
