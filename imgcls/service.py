@@ -113,7 +113,7 @@ class Service:
             except ValueError as e: raise HTTPException(415, str(e)) from None
         return np.concatenate([self.net._forward(xs[i:i+32])[1] for i in range(0, len(xs), 32)]).astype(np.float32)
 
-# %% ../nbs/07_service.ipynb #fcbdd6a5
+# %% ../nbs/07_service.ipynb #c98832ab
 @patch
 def function(self:Service, fid:int)->dict:
     "Function `fid` as a dict, or 404"
@@ -130,6 +130,15 @@ def active(self:Service, fid:int)->tuple:
         with np.load(self.store.path/r[0]['file'], allow_pickle=False) as z:
             self._models[fid] = (r[0]['id'], {k: v.astype(np.float32) for k,v in z.items()}, json.loads(r[0]['metrics']))
     return self._models[fid][1:]
+
+@patch
+def add_samples(self:Service, fid:int, data:list, X:np.ndarray, label:str=None)->list:
+    "Store `(name, bytes)` pairs with their features `X` as samples of function `fid`: files first, then rows in one transaction; their ids"
+    shas = [hashlib.sha1(d).hexdigest() for _,d in data]
+    for (_,d),h in zip(data, shas): self.store.write_file(f'images/{h}', d)
+    with self.store.tx() as db:
+        return [db.execute('insert into samples(function_id, sha1, name, label, feats, created) values (?,?,?,?,?,?)',
+                           (fid, h, n, label, x.tobytes(), _now())).lastrowid for (n,_),h,x in zip(data, shas, X)]
 
 @patch
 def answers(self:Service, fid:int, X:np.ndarray)->list:
@@ -232,7 +241,7 @@ async def _read(svc, files)->list:
         out.append((Path((f.filename or 'upload').replace('\\', '/')).name or 'upload', data))
     return out
 
-# %% ../nbs/07_service.ipynb #23865471
+# %% ../nbs/07_service.ipynb #39e46c7c
 @delegates(Service)
 def make_service(data_dir:Path, # Data directory (created if missing)
                  **kwargs)->FastAPI:
@@ -271,12 +280,7 @@ def make_service(data_dir:Path, # Data directory (created if missing)
         fn = _auth(svc, fid, request)
         if label is not None and label not in fn['labels']: raise HTTPException(422, f"label {label!r} is not one of {fn['labels']}")
         data = await _read(svc, files)
-        X = svc.features(data) # every file checked before anything is written
-        shas = [hashlib.sha1(d).hexdigest() for _,d in data]
-        for (_,d),h in zip(data, shas): svc.store.write_file(f'images/{h}', d)
-        with svc.store.tx() as db:
-            ids = [db.execute('insert into samples(function_id, sha1, name, label, feats, created) values (?,?,?,?,?,?)',
-                              (fid, h, n, label, x.tobytes(), _now())).lastrowid for (n,_),h,x in zip(data, shas, X)]
+        ids = svc.add_samples(fid, data, svc.features(data), label) # every file checked before anything is written
         if label is not None: svc.after_labels(fid, len(ids))
         return [_sample(r) for r in svc.store.query(f'select * from samples where id in ({",".join("?"*len(ids))}) order by id', *ids)]
 
@@ -338,10 +342,7 @@ def make_service(data_dir:Path, # Data directory (created if missing)
         data = await _read(svc, files)
         X = svc.features(data)
         res = svc.answers(fid, X)
-        for (_,d) in data: svc.store.write_file(f'images/{hashlib.sha1(d).hexdigest()}', d)
-        with svc.store.tx() as db:
-            ids = [db.execute('insert into samples(function_id, sha1, name, label, feats, created) values (?,?,?,?,?,?)',
-                              (fid, hashlib.sha1(d).hexdigest(), n, None, x.tobytes(), _now())).lastrowid for (n,d),x in zip(data, X)]
+        ids = svc.add_samples(fid, data, X)
         return [dict(a, confidence=a['confidences'][a['label']] if not a['unknown'] else max(a['confidences'].values()), sample_id=i)
                 for a,i in zip(res, ids)]
 
