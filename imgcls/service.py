@@ -113,7 +113,7 @@ class Service:
             except ValueError as e: raise HTTPException(415, str(e)) from None
         return np.concatenate([self.net._forward(xs[i:i+32])[1] for i in range(0, len(xs), 32)]).astype(np.float32)
 
-# %% ../nbs/07_service.ipynb #c98832ab
+# %% ../nbs/07_service.ipynb #4340ff82
 @patch
 def function(self:Service, fid:int)->dict:
     "Function `fid` as a dict, or 404"
@@ -139,6 +139,20 @@ def add_samples(self:Service, fid:int, data:list, X:np.ndarray, label:str=None)-
     with self.store.tx() as db:
         return [db.execute('insert into samples(function_id, sha1, name, label, feats, created) values (?,?,?,?,?,?)',
                            (fid, h, n, label, x.tobytes(), _now())).lastrowid for (n,_),h,x in zip(data, shas, X)]
+
+def _sample(r)->dict: return dict(id=r['id'], name=r['name'], label=r['label'], sha1=r['sha1'], created=r['created'])
+
+@patch
+def label_next(self:Service, fid:int, limit:int=20)->dict:
+    "`to_label`: unlabelled samples, least certain (smallest margin between the two likeliest labels) first; `disputed`: labels the model gives < 0.2"
+    rows = self.store.query('select * from samples where function_id=? order by id', fid)
+    if not rows or self.active(fid) is None: return dict(to_label=[_sample(r) for r in rows if r['label'] is None][:limit], disputed=[])
+    ans = self.answers(fid, np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]))
+    def margin(a): p = sorted(a['confidences'].values(), reverse=True); return p[0] - p[1]
+    todo = sorted((margin(a), r['id'], dict(_sample(r), answer=a['label'])) for r,a in zip(rows, ans) if r['label'] is None)
+    disputed = [dict(_sample(r), answer=a['label'], p_label=a['confidences'][r['label']]) for r,a in zip(rows, ans)
+                if r['label'] is not None and a['confidences'][r['label']] < 0.2]
+    return dict(to_label=[o[2] for o in todo[:limit]], disputed=sorted(disputed, key=lambda o: o['p_label'])[:limit])
 
 @patch
 def answers(self:Service, fid:int, X:np.ndarray)->list:
@@ -198,7 +212,7 @@ def after_labels(self:Service, fid:int, n:int):
     fn = self.function(fid)
     if n and fn['new_labels'] >= fn['retrain_every']: self.train(fid)
 
-# %% ../nbs/07_service.ipynb #e0133926
+# %% ../nbs/07_service.ipynb #89f28344
 class NewFunction(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     labels: list[str] = Field(min_length=2)
@@ -231,7 +245,6 @@ def _new_token(db, fid:int)->str:
     db.execute('insert into tokens(sha, function_id) values (?,?)', (hashlib.sha256(tok.encode()).hexdigest(), fid))
     return tok
 
-def _sample(r)->dict: return dict(id=r['id'], name=r['name'], label=r['label'], sha1=r['sha1'], created=r['created'])
 
 async def _read(svc, files)->list:
     "(name, bytes) of uploaded files, reading at most `max_bytes`+1 of each; names stripped of any folders"
@@ -241,7 +254,7 @@ async def _read(svc, files)->list:
         out.append((Path((f.filename or 'upload').replace('\\', '/')).name or 'upload', data))
     return out
 
-# %% ../nbs/07_service.ipynb #39e46c7c
+# %% ../nbs/07_service.ipynb #60120f88
 @delegates(Service)
 def make_service(data_dir:Path, # Data directory (created if missing)
                  **kwargs)->FastAPI:
@@ -350,19 +363,11 @@ def make_service(data_dir:Path, # Data directory (created if missing)
     def label_next(fid:int, request:Request, limit:int=20):
         "Unlabelled samples whose labels would help most (least certain first), and labelled ones the model disputes"
         _auth(svc, fid, request)
-        rows = svc.store.query('select * from samples where function_id=? order by id', fid)
-        if not rows or svc.active(fid) is None: return dict(to_label=[_sample(r) for r in rows if r['label'] is None][:limit], disputed=[])
-        ans = svc.answers(fid, np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]))
-        margin = lambda a: (lambda p: p[0] - (p[1] if len(p) > 1 else 0))(sorted(a['confidences'].values(), reverse=True))
-        todo = sorted((margin(a), r['id'], dict(_sample(r), answer=a['label'])) for r,a in zip(rows, ans) if r['label'] is None)
-        disputed = [dict(_sample(r), answer=a['label'], p_label=a['confidences'][r['label']]) for r,a in zip(rows, ans)
-                    if r['label'] is not None and a['confidences'][r['label']] < 0.2]
-        return dict(to_label=[o[2] for o in todo[:limit]], disputed=sorted(disputed, key=lambda o: o['p_label'])[:limit])
-    app.state.label_next = label_next
+        return svc.label_next(fid, limit)
     import gradio as gr
     return gr.mount_gradio_app(app, make_ui(svc), path='/ui', head=_keys_js)
 
-# %% ../nbs/07_service.ipynb #718d74a7
+# %% ../nbs/07_service.ipynb #d1b66aa2
 _keys_js = """<script>
 document.addEventListener('keydown', e => {
   if (['INPUT', 'TEXTAREA'].includes(e.target.tagName) || e.key < '1' || e.key > '9') return;
@@ -372,13 +377,8 @@ document.addEventListener('keydown', e => {
 
 def _next_sample(svc, fid:int):
     "The unlabelled sample the service most wants labelled, as (id, PIL image), or (None, None)"
-    rows = svc.store.query('select id, sha1 from samples where function_id=? and label is null order by id', fid)
-    if not rows: return None,None
-    if svc.active(fid) is not None:
-        X = np.stack([np.frombuffer(r['feats'], np.float32) for r in svc.store.query('select feats from samples where function_id=? and label is null order by id', fid)])
-        p = np.sort(softmax(X @ svc.active(fid)[0]['W'].T + svc.active(fid)[0]['b']), 1)
-        rows = [rows[int(np.argmin(p[:, -1] - p[:, -2]))]] # the smallest margin: the least certain
-    return rows[0]['id'],load_image(svc.store.path/'images'/rows[0]['sha1'])
+    todo = svc.label_next(fid, limit=1)['to_label']
+    return (todo[0]['id'],load_image(svc.store.path/'images'/todo[0]['sha1'])) if todo else (None,None)
 
 def ui_state(svc:Service, fid, tok:str)->dict:
     "What the UI shows for function `fid`: summary, recall per label, confusion matrix rows, the next photo to label"
