@@ -7,12 +7,12 @@ Docs: https://imgcls.github.io/imgcls/service.html.md"""
 # %% auto #0
 __all__ = ['Store', 'fit_function', 'Service', 'NewFunction', 'Relabel', 'make_service', 'ui_state', 'ui_label', 'make_ui']
 
-# %% ../nbs/07_service.ipynb #c49e6b99
+# %% ../nbs/07_service.ipynb #61f12ba8
 import io, json, sqlite3, hashlib, secrets, threading, time, os
 from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, HTTPException, UploadFile, File, Form, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from fastcore.meta import delegates
 from fastcore.basics import patch
