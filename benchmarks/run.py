@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """imgcls benchmark: accuracy, label efficiency, training time and memory, serving speed and memory, results per source.
 
-    python benchmarks/run.py [--quick] [--photos ../shared/datasets/photos] [--out benchmarks/results.json]
+    python benchmarks/run.py [--quick] [--shift-only] [--photos ../shared/datasets/photos] [--food ../shared/datasets/food] [--out benchmarks/results.json]
 
-Measures on the four headline categories of the shared photos (nature, sports, architecture, fashion) with a fixed,
-stratified 20% hold-out that no training ever sees. Prints markdown tables and writes them as JSON. Every timing is
+First, under shift: grouped cross-validation on both reference tasks (the four headline categories; food), holding out
+whole sources or sub-groups, with "none of these" measured on held-out negatives and the label flips under a JPEG
+re-encode (`--shift-only` stops there). Then, secondary, on the four headline categories of the shared photos with a
+fixed, stratified 20% hold-out from the same sources. Prints markdown tables and writes them as JSON. Every timing is
 taken in a fresh process where it matters (training end to end, serving cold start) and is a median of several runs
 where it is short. `--quick` skips fine-tuning and EfficientNet-Lite1/2 and draws fewer label subsets.
 """
@@ -129,7 +131,7 @@ def app_cold(bundle, img):
     from gradio_client import Client, handle_file
     port = free_port()
     t = time.perf_counter()
-    p = subprocess.Popen(['imgcls', 'serve', '--model', bundle, '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([sys.executable, '-m', 'imgcls.cli', 'serve', '--model', str(bundle), '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f'http://127.0.0.1:{port}/'
         while True:
@@ -203,9 +205,142 @@ def ood_table(photos, fns, labels, tr, te, k_list=(1, 5, 10)):
 
 def pct(v): return '' if v is None else f'{100*v:.2f}%'
 
+# ---------------------------------------------------------------- under shift: grouped cross-validation
+def _group(r, task):
+    "The group a photo is held out with: its source or, where a category has one source, a sub-group its file name carries"
+    part = Path(r['file']).stem.split('__')
+    s = r['source']
+    if task == 'food': return f"{r['label']}/{r['dish']}"                    # a dish
+    if s == 'sports100': return f'sports100/{part[2]}'                       # a sport
+    if s in ('intel', 'clothing'): return f"{r['label']}/{s}/{part[1]}"      # an Intel scene type, a garment type
+    if s == 'ccp': return f'ccp/{int(part[1]) * 5 // 1005}'                  # CCP street photos in five runs of numbers (all of CCP out leaves fashion with product shots only)
+    if s == 'imagenette': return f"{r['label']}/imagenette/{r['source_path'].split('/')[3]}" # a synset
+    if s == 'inet1k': return f'inet1k/{part[1][:3]}'                          # a branch of ImageNet's synsets
+    return f"{r['label']}/{s}"
+
+def _rows(root):
+    import csv
+    return sorted(csv.DictReader(open(Path(root)/'manifest.csv', encoding='utf-8')), key=lambda r: r['file'])
+
+def _reencoded(fn, q=75):
+    import io
+    from imgcls.infer import load_image
+    b = io.BytesIO(); load_image(fn).save(b, 'JPEG', quality=q); return b.getvalue()
+
+def _features(clf, paths):
+    "Features of `paths` and of their JPEG quality-75 re-encodes through bundle `clf`"
+    f,q = [],[]
+    for i in range(0, len(paths), 64):
+        ps = paths[i:i+64]
+        f.append(clf.features(ps)); q.append(clf.features([_reencoded(p) for p in ps]))
+    return np.concatenate(f),np.concatenate(q)
+
+def _old_recipe(X, y, n):
+    "The recipe before issue 9: logistic regression; kNN (k=1) with the threshold keeping 95% of a random same-source 20% split"
+    from sklearn.model_selection import train_test_split
+    from imgcls.head import fit_linear
+    from imgcls.ood import fit_ood
+    fit,cal = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
+    W,b = fit_linear(X[fit], y[fit], n)
+    params,arrays = fit_ood('knn', X[fit], y[fit], X[cal] @ W.T + b, X[cal], y[cal], keep=0.95)
+    W,b = fit_linear(X, y, n)
+    return {**params, **arrays},dict(W=W, b=b)
+
+def cross_validate(d, recipe='new', k=5, same_source=False):
+    "Train on all folds but one (whole groups, or random photos with `same_source`), answer the held-out photos, their re-encodes and held-out negatives"
+    from sklearn.model_selection import StratifiedKFold
+    from imgcls.head import fit_head, group_folds
+    from imgcls.ood import answer_logits, auroc
+    X,Xq,y,cats = d['X'],d['Xq'],d['y'],d['cats']
+    fold = group_folds(y, d['groups'], k)
+    if same_source:
+        for j,(_,te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y)): fold[te] = j
+    nfold = group_folds(np.zeros(len(d['N']), int), d['neg_groups'], k)
+    lab,labq,top,yy,s_in,s_out,rej,src = [],[],[],[],[],[],[],[]
+    t = time.perf_counter()
+    for j in range(k):
+        te,nte = fold == j,nfold == j
+        if recipe == 'new':
+            bank = np.r_[d['N'][d['in_bank'] & ~nte], d['synthetic']] # the shipped bank, less the negatives this fold tests on
+            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), bank=bank)
+            st = {**params, **arrays}
+        else: st,arrays = _old_recipe(X[~te], y[~te], len(cats))
+        def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
+        a,aq,an = answer(X[te]),answer(Xq[te]),answer(d['N'][nte & d['is_test_neg']])
+        lab += [o['label'] for o in a]; labq += [o['label'] for o in aq]; yy += [cats[i] for i in y[te]]
+        top += [next(iter(o['confidences'])) for o in a]; src += list(d['sources'][te])
+        s_in += [o['ood_score'] for o in a]; s_out += [o['ood_score'] for o in an]; rej += [o['unknown'] for o in an]
+    lab,labq,top,yy,src = map(np.array, (lab, labq, top, yy, src))
+    kept = lab != 'unknown'
+    return dict(acc=float(np.mean(top == yy)), kept=float(kept.mean()), acc_kept=float(np.mean(lab[kept] == yy[kept])), e2e=float(np.mean(lab == yy)),
+                neg_rejected=float(np.mean(rej)), auroc=auroc(s_in, s_out), flips=float(np.mean(lab != labq)), n=len(yy), n_neg=len(rej),
+                fit_s=(time.perf_counter() - t) / k,
+                per_source={s: dict(n=int((src == s).sum()), acc=float(np.mean(top[src == s] == yy[src == s])), kept=float(np.mean(kept[src == s])),
+                                    e2e=float(np.mean(lab[src == s] == yy[src == s]))) for s in sorted(set(src))})
+
+def shift_tables(photos, food):
+    "Grouped (and same-source) cross-validation on both tasks, new recipe and old, features through the built-in model's network and the previous one's"
+    import subprocess
+    from imgcls.infer import Classifier, default_bundle
+    from imgcls.data import synthetic_negatives
+    prows,frows = _rows(photos),_rows(food)
+    other = [r for r in prows if r['label'] == 'other']
+    foodlike = np.array([r['source'] == 'inet1k' and Path(r['file']).stem.split('__')[1].startswith('n07') for r in prows])
+    nets = dict(new=Classifier(default_bundle()))
+    old = Path(tempfile.mkdtemp(prefix='imgcls-old-'))
+    for f in ('model.json', 'model.onnx', 'ood.npz'): # the built-in model before issue 9, from git
+        data = subprocess.run(['git', 'show', f'12f634c:imgcls/models/default/{f}'], cwd=here.parent, capture_output=True).stdout
+        if data: (old/f).write_bytes(data)
+    if (old/'model.onnx').exists(): nets['old'] = Classifier(old)
+    out = {}
+    for name,clf in nets.items():
+        t = time.perf_counter()
+        P,Pq = _features(clf, [photos/r['file'] for r in prows])
+        F,Fq = _features(clf, [food/r['file'] for r in frows])
+        syn = clf.features(synthetic_negatives())
+        feat_s = time.perf_counter() - t
+        pl = np.array([r['label'] for r in prows])
+        pg = np.array([_group(r, 'photos') for r in prows])
+        for task in ('photos', 'food'):
+            if task == 'photos':
+                cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats)
+                d = dict(X=P[m], Xq=Pq[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in prows])[m],
+                         N=P[pl == 'other'], neg_groups=pg[pl == 'other'], is_test_neg=np.ones((pl == 'other').sum(), bool), in_bank=np.ones((pl == 'other').sum(), bool))
+            else:
+                cats = ['breakfast', 'dessert', 'main_course', 'soup']; fl = np.array([r['label'] for r in frows])
+                negm = ~foodlike # every photo that is not food: the four categories and `other`, less ImageNet's foods
+                d = dict(X=F, Xq=Fq, y=np.searchsorted(cats, fl), groups=np.array([_group(r, 'food') for r in frows]),
+                         sources=np.array([f"{r['label']}/{r['source']}" for r in frows]), N=P[negm], neg_groups=pg[negm],
+                         is_test_neg=np.ones(negm.sum(), bool), in_bank=(pl == 'other')[negm])
+            d.update(cats=cats, synthetic=syn)
+            for recipe in (('new', 'old') if name == 'new' else ('old',)):
+                key = f"{task}: {'flip features, ' if name == 'new' else ''}{recipe} recipe"
+                print(f'  {key} ...', file=sys.stderr)
+                out[key] = dict(grouped=cross_validate(d, recipe), same_source=cross_validate(d, recipe, same_source=True), features_s=feat_s, task=task)
+    return out
+
+def shift_table_md(r):
+    o = ["Grouped 5-fold cross-validation: whole groups (a source; a sport, an Intel scene type, a garment type, an ImageNet synset for one-source "
+         "categories; a dish for food) are held out together, every fold trains every category. Negatives: held-out folds of `other` "
+         "(photos task) or of every non-food photo (food task, ImageNet's foods left out), never in the bank of the fold that tests them. "
+         "'flips': answers changed by a JPEG quality-75 re-encode. Same-source: random stratified folds, the same recipe.\n",
+         '| task, features, recipe | split | accuracy, no rejection | kept | accuracy of kept | end to end | negatives rejected | AUROC | flips | head fit per fold |',
+         '|---|---|---|---|---|---|---|---|---|---|']
+    for k,v in r.items():
+        for split in ('grouped', 'same_source'):
+            g = v[split]
+            o.append(f"| {k} | {split.replace('_', '-')} | {pct(g['acc'])} | {pct(g['kept'])} | {pct(g['acc_kept'])} | {pct(g['e2e'])} | {pct(g['neg_rejected'])} | "
+                     f"{g['auroc']:.3f} | {pct(g['flips'])} | {g['fit_s']:.1f} s |")
+    o += ['', '| task, features, recipe | source | photos | accuracy, no rejection | kept | end to end |', '|---|---|---|---|---|---|']
+    for k,v in r.items():
+        if 'new recipe' not in k: continue
+        for s,g in v['grouped']['per_source'].items(): o.append(f"| {k} | {s} | {g['n']} | {pct(g['acc'])} | {pct(g['kept'])} | {pct(g['e2e'])} |")
+    return '\n'.join(o)
+
 def tables(r):
     "The results as markdown tables"
-    o = [f"imgcls benchmark, {r['machine']}; {r['n_train']} training and {r['n_holdout']} hold-out photos (stratified, seed 0)\n"]
+    o = [f"imgcls benchmark, {r['machine']}\n", shift_table_md(r['shift']), '',
+         f"Same-source split (secondary): {r['n_train']} training and {r['n_holdout']} hold-out photos (stratified, seed 0)\n"]
     o += ['| network | size | hold-out accuracy | macro-F1 | recall nature / sports / architecture / fashion | 5-fold CV mean (worst) | features of 1,200 photos |',
           '|---|---|---|---|---|---|---|']
     for k,v in r['accuracy']['archs'].items():
@@ -248,6 +383,8 @@ def main():
     p.add_argument('--photos', default=str(here.parent.parent/'shared'/'datasets'/'photos'))
     p.add_argument('--out', default=str(here/'results.json'))
     p.add_argument('--quick', action='store_true')
+    p.add_argument('--food', default=str(here.parent.parent/'shared'/'datasets'/'food'))
+    p.add_argument('--shift-only', action='store_true', help='only the grouped cross-validation tables of both tasks')
     p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
     p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')
     p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50); p.add_argument('--t0', type=float)
@@ -260,6 +397,10 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='imgcls-bench-'))
     valid = work/'holdout.json'; valid.write_text(json.dumps([str(fns[i]) for i in te]))
     r = dict(machine=machine(), quick=a.quick, n_train=len(tr), n_holdout=len(te), date=time.strftime('%Y-%m-%d'))
+    print('under shift: grouped cross-validation, both tasks ...', file=sys.stderr)
+    r['shift'] = shift_tables(photos, Path(a.food).resolve())
+    print(shift_table_md(r['shift']))
+    if a.shift_only: return Path(a.out).with_name('shift.json').write_text(json.dumps(r, indent=1))
     os.environ['IMGCLS_CACHE'] = str(work/'features') # an empty feature cache: the 'features' column times computing them
     print('accuracy and label efficiency on cached features ...', file=sys.stderr)
     r['accuracy'] = accuracy_tables(photos, fns, labels, sources, tr, te, list(archs)[:1 if a.quick else 3], 5 if a.quick else 20)

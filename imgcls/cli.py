@@ -62,19 +62,24 @@ def train(path:str,                      # Dataset folder, one folder per catego
           seed:int=42,                   # Random seed
           figs:str=None,                 # Folder for confusion matrix and top losses PNGs; default `dest`/figures
           examples:int=2,                # Validation photos per category to put in the bundle as the app's examples
-          ood:str='knn',                 # Out-of-distribution method: knn, mahalanobis, energy, msp, or none
-          keep:float=0.95,               # Share of validation photos the OOD threshold keeps
+          ood:str='auto',                # Out-of-distribution method: auto (the head's: knn+none 'fast', knn 'finetune'), knn, mahalanobis, energy, msp, or none
+          keep:float=0.95,               # Share of held-out photos of the categories the "none of these" threshold keeps
           unknown:str='unknown',         # The answer for "none of these", e.g. "Not a food"
-          negative:str=None,             # A category folder of negative examples, answered as unknown
+          negative:str=None,             # A category folder of negative examples ("none of these"), answered as unknown
+          bank:bool_arg=True,            # 'fast': also learn "none of these" from the negative photos' features shipped with imgcls
+          flip:bool_arg=True,            # Average each photo's features with its mirror image's, in training and in the bundle
          ):
-    "Fine-tune a pretrained network on a dataset folder, measure it, and export a model bundle"
+    "Train a classifier on a dataset folder (a head on a pretrained network's features, or a fine-tune), measure it, and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
     from imgcls.train import train as _train, evaluate, export_bundle
     learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct, seed=seed,
-                   cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None)
+                   cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None, negative=negative if mode == 'fast' else None,
+                   bank=bank, keep=keep, flip=flip)
     res = evaluate(learn, figs or Path(dest)/'figures')
     export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep, unknown=unknown, negative=negative)
-    print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos; bundle written to {dest}")
+    hp = learn.imgcls.get('head', {}).get('params')
+    cv = f"; {hp['cv_accuracy']:.2%} cross-validated on held-out groups of similar photos" if hp else ''
+    print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos{cv}; bundle written to {dest}")
 
 def predict(path:str,          # An image file, or a folder of images
             model:str=None,    # Model bundle folder; default the built-in model
@@ -136,3 +141,5 @@ def main(argv:list=None): # Arguments; default `sys.argv[1:]`
     args = p.parse_args(argv[1:]).__dict__
     args.pop('pdb', None); args.pop('xtra', None)
     return f(**args)
+
+if __name__ == '__main__' and '__file__' in globals(): main() # `python -m imgcls.cli ...`, e.g. from a virtualenv's python without activating it

@@ -7,7 +7,7 @@ Docs: https://imgcls.github.io/imgcls/data.html.md"""
 # %% auto #0
 __all__ = ['manifest_cols', 'ddgs_search', 'search_images', 'fetch_image', 'read_manifest', 'append_manifest', 'download_images',
            'image_files', 'categories', 'verify_image', 'verify_images', 'resize_image', 'resize_images', 'gather',
-           'open_upright', 'UprightImage', 'dataloaders', 'toy_dataset']
+           'open_upright', 'UprightImage', 'dataloaders', 'toy_dataset', 'synthetic_negatives']
 
 # %% ../nbs/00_data.ipynb #18c0348e
 import csv, hashlib, io, time, shutil, os
@@ -283,3 +283,42 @@ def toy_dataset(path:Path,                 # Where to write it
             (d.ellipse if i%2==0 else d.rectangle)([x-r, y-r, x+r, y+r], fill=cols[i % len(cols)])
             im.save(Path(path)/c/f'{c}_{j}.jpg', quality=90)
     return Path(path)
+
+# %% ../nbs/00_data.ipynb #b414b994
+def synthetic_negatives(n:int=120,   # Number of pictures
+                        size:int=256, # Their side
+                        seed:int=0,   # Random seed
+                       )->list:       # PIL images
+    "Pictures that are not photos of anything: flat colours, gradients, shapes, noise, text and charts"
+    import numpy as np
+    from PIL import ImageDraw
+    rng = np.random.default_rng(seed)
+    def col(): return tuple(int(v) for v in rng.integers(0, 256, 3))
+    def flat(): return Image.new('RGB', (size, size), col())
+    def gradient():
+        t = np.linspace(0, 1, size)[:, None, None] if rng.random() < .5 else np.linspace(0, 1, size)[None, :, None]
+        a,b = np.array(col()),np.array(col())
+        return Image.fromarray((a + (b - a) * t * np.ones((size, size, 1))).astype(np.uint8))
+    def shapes():
+        im = flat(); dr = ImageDraw.Draw(im)
+        for _ in range(rng.integers(1, 6)):
+            x,y = sorted(rng.integers(0, size, 2)),sorted(rng.integers(0, size, 2))
+            (dr.ellipse if rng.random() < .5 else dr.rectangle)([x[0], y[0], x[1], y[1]], fill=col())
+        return im
+    def noise(): return Image.fromarray(rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)).resize((size, size), Image.NEAREST if rng.random() < .5 else Image.BILINEAR)
+    def text():
+        im = Image.new('RGB', (size, size), (255, 255, 255) if rng.random() < .7 else col()); dr = ImageDraw.Draw(im)
+        for y in range(8, size - 12, int(rng.integers(12, 24))):
+            words = ' '.join(''.join(chr(int(c)) for c in rng.integers(97, 123, rng.integers(2, 9))) for _ in range(8))
+            dr.text((8, y), words, fill=(0, 0, 0) if rng.random() < .8 else col())
+        return im
+    def chart():
+        im = Image.new('RGB', (size, size), 'white'); dr = ImageDraw.Draw(im)
+        dr.line([(20, 10), (20, size - 20), (size - 10, size - 20)], fill='black', width=2)
+        k = int(rng.integers(3, 12)); w = (size - 40) // k
+        if rng.random() < .5:
+            for i,h in enumerate(rng.integers(10, size - 40, k)): dr.rectangle([24 + i*w, size - 20 - h, 20 + (i+1)*w - 4, size - 21], fill=col())
+        else: dr.line([(24 + i*w, size - 20 - int(h)) for i,h in enumerate(rng.integers(10, size - 40, k))], fill=col(), width=3)
+        return im
+    kinds = [flat, gradient, shapes, noise, text, chart]
+    return [kinds[i % len(kinds)]() for i in range(n)]

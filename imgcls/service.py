@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from fastcore.meta import delegates
 from fastcore.basics import patch
-from .infer import Classifier, default_bundle, softmax, load_image
-from .ood import knn_score, decide, _l2
+from .infer import Classifier, default_bundle, load_image
+from .ood import answer_logits, softmax
+from .head import fit_head, negative_bank, net_name
 
 # %% ../nbs/07_service.ipynb #25f9fa8d
 _schema = """
@@ -69,28 +70,19 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  y:list,          # Their labels
                  labels:list,     # The function's labels, in order
                  folds:int=5,     # Cross-validation folds (fewer if a label has fewer photos)
-                 keep:float=0.95, # Share of labelled photos the OOD threshold keeps
-                )->tuple:         # (arrays: W, b, bank; metrics: JSON-able)
-    "Cross-validate and fit the logistic regression of a function, and its OOD threshold"
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+                 keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
+                 bank:np.ndarray=None, # Features of negative photos ("none of these"), e.g. `negative_bank()`
+                )->tuple:         # (arrays: W, b, bank; metrics: JSON-able, with the OOD statistics in `ood`)
+    "Fit a function's head with `imgcls.head.fit_head`, the same as `imgcls.train`, and measure it on its out-of-fold predictions"
     y = np.array([labels.index(o) for o in y])
     present,counts = np.unique(y, return_counts=True)
     if len(present) < 2 or counts.min() < 2: raise ValueError("training needs at least 2 labelled photos in each of at least 2 labels")
-    k = int(min(folds, counts.min()))
-    lr = LogisticRegression(C=0.1, max_iter=5000)
-    oof = cross_val_predict(lr, X, y, cv=StratifiedKFold(k, shuffle=True, random_state=0))
-    cm = np.zeros((len(labels), len(labels)), int); np.add.at(cm, (y, oof), 1)
-    lr.fit(X, y)
-    coef,icpt = (lr.coef_, lr.intercept_) if len(present) > 2 else (np.r_[-lr.coef_/2, lr.coef_/2], np.r_[-lr.intercept_/2, lr.intercept_/2])
-    W,b = np.zeros((len(labels), X.shape[1]), np.float32),np.full(len(labels), -1e4, np.float32) # labels without photos are never answered
-    W[present],b[present] = coef,icpt
-    bank = _l2(X.astype(np.float32))
-    sims = bank @ bank.T; np.fill_diagonal(sims, -np.inf)
-    metrics = dict(accuracy=float(np.trace(cm) / cm.sum()), folds=k, n_labels=int(len(y)), labels=list(labels), confusion_matrix=cm.tolist(),
+    params,arrays,oof = fit_head(X, y, len(labels), bank=bank, keep=keep, folds=int(min(folds, counts.min())))
+    cm = np.zeros((len(labels), len(labels)), int); np.add.at(cm, (y, oof['probs'].argmax(1)), 1)
+    metrics = dict(accuracy=float(np.trace(cm) / cm.sum()), folds=params['folds'], n_labels=int(len(y)), labels=list(labels), confusion_matrix=cm.tolist(),
                    per_label={l: dict(recall=float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None, n=int(cm[i].sum())) for i,l in enumerate(labels)},
-                   threshold=float(np.quantile(1 - sims.max(1), keep)))
-    return dict(W=W, b=b, bank=bank.astype(np.float16)),metrics
+                   ood=params)
+    return arrays,metrics
 
 # %% ../nbs/07_service.ipynb #84faeb8c
 class Service:
@@ -102,16 +94,18 @@ class Service:
                 ):
         self.store,self.max_bytes,self.tolerance = Store(data_dir),max_bytes,tolerance
         self.net = Classifier(default_bundle()) # the built-in network; its `features` output is the backbone's
+        m = self.net.meta
+        self.bank = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # "none of these" photos for this network
         self.threads,self.status,self._models,self.again = {},{},{},set()
 
     def features(self, files:list)->np.ndarray:
         "Features of `(name, bytes)` pairs; `HTTPException` 413/415 naming the first bad file"
-        xs = []
+        ims = []
         for name,data in files:
             if len(data) > self.max_bytes: raise HTTPException(413, f"{name}: larger than the {self.max_bytes} bytes accepted")
-            try: xs.append(self.net.preprocess(load_image(data, name=name)))
+            try: ims.append(load_image(data, name=name))
             except ValueError as e: raise HTTPException(415, str(e)) from None
-        return np.concatenate([self.net._forward(xs[i:i+32])[1] for i in range(0, len(xs), 32)]).astype(np.float32)
+        return self.net.features(ims)
 
 # %% ../nbs/07_service.ipynb #4340ff82
 @patch
@@ -159,8 +153,9 @@ def answers(self:Service, fid:int, X:np.ndarray)->list:
     "Answers for features `X` from the active model of function `fid`, or 409 if it has none"
     fn,m = self.function(fid),self.active(fid)
     if m is None: raise HTTPException(409, f"function {fid} has no model yet: label at least 2 photos in each of 2 labels and train")
-    (a,metrics),logits = m,X @ m[0]['W'].T + m[0]['b']
-    return decide(softmax(logits), knn_score(logits, X, dict(k=1, bank=a['bank'])), fn['labels'], metrics['threshold'], fn['unknown'])
+    a,metrics = m
+    st = metrics.get('ood') or dict(method='knn', k=1, threshold=metrics['threshold']) # models trained before the shared head
+    return answer_logits(X @ a['W'].T + a['b'], X, fn['labels'], {**st, **a}, fn['unknown'])
 
 # %% ../nbs/07_service.ipynb #4dd9ca27
 @patch
@@ -169,7 +164,7 @@ def _train_now(self:Service, fid:int)->dict:
     fn = self.function(fid)
     rows = self.store.query('select label, feats from samples where function_id=? and label is not null order by id', fid)
     X = np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]) if rows else np.zeros((0, 1))
-    arrays,metrics = fit_function(X, [r['label'] for r in rows], fn['labels'])
+    arrays,metrics = fit_function(X, [r['label'] for r in rows], fn['labels'], bank=self.bank)
     b = io.BytesIO(); np.savez(b, **arrays)
     rel = f"models/{fid}-{secrets.token_hex(8)}.npz"
     self.store.write_file(rel, b.getvalue())

@@ -6,8 +6,8 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
 # %% auto #0
 __all__ = ['offline_archs', 'bundle_format', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1',
-           'efficientnet_lite2', 'get_arch', 'file_hash', 'features', 'head_model', 'fit_head', 'cache_dir', 'train',
-           'valid_probs', 'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
+           'efficientnet_lite2', 'get_arch', 'file_hash', 'features', 'fit_head', 'cache_dir', 'train', 'valid_probs',
+           'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #884911eb
 import json, time, shutil, hashlib, os
@@ -18,6 +18,7 @@ from fastai.vision.all import *
 from copy import deepcopy
 from .data import dataloaders
 from .ood import fit_ood, ood_methods
+from .head import fit_head as fit_features_head, negative_bank, net_name
 
 # %% ../nbs/01_train.ipynb #0ecc989e
 def lite_weights(name:str='efficientnet_lite0')->Path: # e.g. efficientnet_lite0, efficientnet_lite1, efficientnet_lite2
@@ -79,51 +80,65 @@ def _write_cache(fn, d:dict):
     np.savez(tmp, hashes=np.array(list(d)), feats=np.stack(list(d.values())))
     os.replace(tmp, fn) # an interrupted write never leaves a half-written cache
 
-def _run_features(learn, items):
+def _batch_features(model, lin, x, flip:bool):
+    "Inputs of `lin` for batch `x`; with `flip`, averaged with those of the mirror images"
+    fs = []
+    h = lin.register_forward_hook(lambda m, i, o: fs.append(i[0]))
+    try: model(torch.cat([x, x.flip(3)]) if flip else x)
+    finally: h.remove()
+    f = fs[0].float()
+    return f.reshape(2, -1, f.shape[1]).mean(0) if flip else f # not `f[:len(x)]`: ONNX tracing would freeze the batch size
+
+def _run_features(learn, items, flip):
     if not len(items): return np.zeros((0, _last_linear(learn.model).in_features), np.float32)
     lin,fs = _last_linear(learn.model),[]
-    def grab(m, i, o): fs.append(i[0].detach().float().cpu())
     dev = next(learn.model.parameters()).device # the `DataLoader` may deliver to the GPU while the model is still on the CPU
     learn.model.eval().to(memory_format=torch.channels_last) # about 1.8 times faster on CPUs
-    with Hook(lin, grab, cpu=True), torch.inference_mode():
-        for (xb,) in progress_bar(learn.dls.test_dl(items), leave=False): learn.model(xb.to(dev).contiguous(memory_format=torch.channels_last))
+    with torch.inference_mode():
+        for (xb,) in progress_bar(learn.dls.test_dl(items), leave=False):
+            fs.append(_batch_features(learn.model, lin, xb.to(dev).contiguous(memory_format=torch.channels_last), flip).cpu())
     return torch.cat(fs).numpy()
 
 def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
              items:list,    # Image files
              cache:Path=None, # `.npz` file of features by file hash, read and extended; None: compute all
+             flip:bool=None, # Average with the mirror image's features; default `learn.imgcls['flip']`
             )->np.ndarray:  # One row per item
     "The inputs of `learn`'s final linear layer for image files `items`, with a progress bar"
-    if cache is None: return _run_features(learn, items)
+    if flip is None: flip = getattr(learn, 'imgcls', {}).get('flip', False)
+    if cache is None: return _run_features(learn, items, flip)
     known,hs = _read_cache(cache),[file_hash(f) for f in items]
     todo = {h: f for h,f in zip(hs, items) if h not in known}
     if todo:
-        known.update(zip(todo, _run_features(learn, list(todo.values()))))
+        known.update(zip(todo, _run_features(learn, list(todo.values()), flip)))
         _write_cache(cache, known)
-    return np.stack([known[h] for h in hs]) if hs else _run_features(learn, [])
+    return np.stack([known[h] for h in hs]) if hs else _run_features(learn, [], flip)
 
 # %% ../nbs/01_train.ipynb #3e640fcd
 def _labels(dset): return np.array([int(y) for y in dset.tls[1]]) # the categories' indices, without opening images
 
-def head_model(C:float=0.1): # Inverse strength of the L2 regularisation
-    "The (unfitted) logistic regression `fit_head` fits: scikit-learn's, L2-regularised, on the raw features"
-    from sklearn.linear_model import LogisticRegression
-    return LogisticRegression(C=C, max_iter=5000)
-
 def fit_head(learn:Learner,  # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='fast')`
              C:float=0.1,    # Inverse strength of the L2 regularisation
              cache:Path=None, # Feature cache for `features`
+             negative:str=None, # A category of negative photos ("none of these")
+             bank=True,      # Negatives shipped with imgcls for this network (True), none (False), or their features
+             keep:float=0.95, # Share of held-out photos of the categories the "none of these" threshold keeps
             )->Learner:      # `learn`, its final linear layer replaced by the fitted one
-    "Fit `learn`'s final linear layer by logistic regression on the network's features of the training photos"
+    "Fit `learn`'s head on the network's features of the training photos, with negatives; see `imgcls.head.fit_head`"
+    vocab = list(learn.dls.vocab)
+    if negative is not None and negative not in vocab: raise ValueError(f"negative category {negative!r} is not one of {vocab}")
     x,y = features(learn, learn.dls.train_ds.items, cache),_labels(learn.dls.train_ds)
-    lr = head_model(C).fit(x, y)
-    w,b = torch.tensor(lr.coef_, dtype=torch.float32),torch.tensor(lr.intercept_, dtype=torch.float32)
-    if len(learn.dls.vocab) == 2: w,b = torch.cat([-w/2, w/2]),torch.cat([-b/2, b/2]) # binary: one row -> two logits
+    cats = [c for c in vocab if c != negative]
+    neg = y == (vocab.index(negative) if negative else -1)
+    if bank is True: bank = negative_bank(getattr(learn, 'imgcls', {}).get('net', ''))
+    params,arrays,oof = fit_features_head(x[~neg], np.array([cats.index(vocab[i]) for i in y[~neg]], int), len(cats),
+                                          negatives=x[neg], bank=None if bank is False else bank, C=C, keep=keep)
+    W,b = arrays['W'],arrays['b']
+    if not params['none_logit']: W,b = np.r_[W, np.zeros((1, W.shape[1]), np.float32)],np.r_[b, np.float32(-1e4)]
+    rows = [cats.index(c) if c != negative else len(cats) for c in vocab]
     lin = _last_linear(learn.model)
-    w_full,b_full = torch.zeros_like(lin.weight.data),torch.zeros_like(lin.bias.data)
-    w_full[lr.classes_],b_full[lr.classes_] = w,b
-    if len(lr.classes_) < len(learn.dls.vocab): b_full[[i for i in range(len(b_full)) if i not in lr.classes_]] = -1e4 # unseen categories
-    lin.weight.data,lin.bias.data = w_full,b_full
+    lin.weight.data,lin.bias.data = torch.tensor(W[rows]).to(lin.weight),torch.tensor(b[rows]).to(lin.weight)
+    learn.imgcls = dict(getattr(learn, 'imgcls', {}), head=dict(params=params, arrays=arrays, categories=cats, oof=oof))
     return learn
 
 # %% ../nbs/01_train.ipynb #cd11aa91
@@ -144,6 +159,10 @@ def train(path:Path,                 # Dataset folder, one folder per category
           lr:float=2e-3,             # 'finetune': base learning rate
           freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
+          flip:bool=True,            # Average each photo's features with its mirror image's (here and in the bundle)
+          negative:str=None,         # 'fast': a category of negative photos, "none of these"
+          bank=True,                 # 'fast': also learn "none of these" from the negatives shipped with imgcls (or these features)
+          keep:float=0.95,           # 'fast': share of held-out photos of the categories the "none of these" threshold keeps
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
     if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
@@ -152,9 +171,10 @@ def train(path:Path,                 # Dataset folder, one folder per category
     name,method = arch if isinstance(arch, str) else arch.__name__,kwargs.get('method', 'squish')
     learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy],
                            **(dict(lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) if mode == 'fast' else {}))
-    learn.imgcls = dict(arch=name, size=size, method=method, mode=mode,
-                        cache=cache_dir()/f'{name}_{size}_{method}.npz' if mode == 'fast' and cache else None)
-    if mode == 'fast': fit_head(learn, C, learn.imgcls['cache'])
+    net = net_name(name, size, method, flip)
+    learn.imgcls = dict(arch=name, size=size, method=method, mode=mode, flip=flip, net=net, negative=negative,
+                        cache=cache_dir()/f'{net}.npz' if mode == 'fast' and cache else None)
+    if mode == 'fast': fit_head(learn, C, learn.imgcls['cache'], negative=negative, bank=bank, keep=keep)
     else: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
     return learn
 
@@ -210,46 +230,60 @@ def _norm_stats(dls):
     return ([0.]*3, [1.]*3) if n is None else (n.mean.flatten().tolist(), n.std.flatten().tolist())
 
 class LogitsAndFeatures(nn.Module):
-    "Wrap a model whose head ends in one `nn.Linear` to return its logits and that layer's inputs"
-    def __init__(self, model): super().__init__(); self.model,self.lin = model,_last_linear(model)
+    "Wrap a model whose head ends in one `nn.Linear` to return the logits of `head` (default that layer) and that layer's inputs"
+    def __init__(self, model, head:nn.Module=None, flip:bool=False):
+        super().__init__(); self.model,self.lin,self.flip = model,_last_linear(model),flip
+        self.head = head or self.lin
     def forward(self, x):
-        fs = []
-        h = self.lin.register_forward_hook(lambda m, i, o: fs.append(i[0]))
-        try: return self.model(x),fs[0]
-        finally: h.remove()
+        f = _batch_features(self.model, self.lin, x, self.flip)
+        return self.head(f),f
+
+def _head_linear(arrays)->nn.Linear:
+    "An `nn.Linear` holding the head's `W` and `b`"
+    lin = nn.Linear(arrays['W'].shape[1], arrays['W'].shape[0])
+    lin.weight.data,lin.bias.data = torch.tensor(arrays['W']),torch.tensor(arrays['b'])
+    return lin
 
 def ood_stats(learn:Learner,     # A trained learner
-              method:str='knn',  # One of `imgcls.ood.ood_methods`
-              keep:float=0.95,   # Share of validation photos to keep (not call unknown)
+              method:str='auto', # 'auto': the head's own (fast mode), else `knn`; or one of `imgcls.ood.ood_methods`
+              keep:float=0.95,   # Share of validation photos to keep (not call unknown), for a method other than the head's
              )->tuple:           # (params, arrays) as `imgcls.ood.fit_ood` returns them
-    "Fit the out-of-distribution `method` on `learn`'s training photos and its threshold on the validation photos"
+    "The out-of-distribution statistics: the head's (fitted on grouped held-out photos), or `method` fitted on the training photos with its threshold from the validation photos"
+    head = getattr(learn, 'imgcls', {}).get('head')
+    if head is not None and method in ('auto', head['params']['method']): return head['params'],dict(bank=head['arrays']['bank'])
     c = getattr(learn, 'imgcls', {}).get('cache')
     ftr,fva = features(learn, learn.dls.train_ds.items, c),features(learn, learn.dls.valid_ds.items, c)
-    return fit_ood(method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(), fva, _labels(learn.dls.valid_ds), keep)
+    return fit_ood('knn' if method == 'auto' else method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(), fva, _labels(learn.dls.valid_ds), keep)
 
 def export_bundle(learn:Learner,       # A trained learner (from `train`)
                   dest:Path='model',   # Folder to write the bundle into
                   metrics:dict=None,   # Measured metrics to store, e.g. from `evaluate`
                   examples:int=2,      # Validation photos per category to copy into `dest/examples` for the app
-                  ood:str='knn',       # Out-of-distribution method (see `imgcls.ood`); None for none
-                  keep:float=0.95,     # Share of validation photos the OOD threshold keeps
+                  ood:str='auto',      # Out-of-distribution method: 'auto' (the head's, else knn), one of `imgcls.ood.ood_methods`, or None
+                  keep:float=0.95,     # Share of validation photos the OOD threshold keeps, for a method other than the head's
                   unknown:str='unknown', # The answer for "none of these", e.g. "Not a food"
-                  negative:str=None,   # A category of negative examples ("none of these"), answered as `unknown`
+                  negative:str=None,   # A category of negative examples ("none of these"), answered as `unknown`; default the one `train` had
                   opset:int=17,        # ONNX opset
                  )->Path:              # `dest`
     "Write `learn` as a model bundle: `model.onnx`, `model.json`, `ood.npz` and example photos in `dest`"
     cfg = getattr(learn, 'imgcls', dict(arch='unknown', size=224, method='squish'))
     if cfg['method'] not in ('squish', 'crop'): raise ValueError(f"Resize method {cfg['method']!r} cannot be exported; use 'squish' or 'crop'")
-    if ood is not None and ood not in ood_methods: raise ValueError(f"OOD method must be one of {list(ood_methods)} or None, not {ood!r}")
+    if ood not in (None, 'auto') and ood not in ood_methods: raise ValueError(f"OOD method must be 'auto', one of {list(ood_methods)} or None, not {ood!r}")
+    negative = negative or cfg.get('negative')
     if negative is not None and negative not in learn.dls.vocab: raise ValueError(f"negative category {negative!r} is not one of {list(learn.dls.vocab)}")
+    head = cfg.get('head')
+    use_head = head is not None and ood in ('auto', head['params']['method'])
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    model = LogitsAndFeatures(deepcopy(learn.model).eval().cpu().to(memory_format=torch.contiguous_format)) # leave `learn` where it is
+    net = deepcopy(learn.model).eval().cpu().to(memory_format=torch.contiguous_format) # leave `learn` where it is
+    model = LogitsAndFeatures(net, _head_linear(head['arrays']) if use_head else None, flip=cfg.get('flip', False))
     x = torch.zeros(1, 3, cfg['size'], cfg['size'])
     torch.onnx.export(model, x, str(dest/'model.onnx'), input_names=['image'], output_names=['logits', 'features'], opset_version=opset,
                       dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}, 'features': {0: 'batch'}}, dynamo=False)
     mean,std = _norm_stats(learn.dls)
-    meta = dict(format=bundle_format, categories=list(map(str, learn.dls.vocab)), model='model.onnx', arch=cfg['arch'],
-                mode=cfg.get('mode'), size=cfg['size'], resize=cfg['method'], mean=mean, std=std, metrics=metrics or {}, unknown=unknown, negative=negative,
+    cats = head['categories'] if use_head else list(map(str, learn.dls.vocab))
+    meta = dict(format=bundle_format, categories=cats, model='model.onnx', arch=cfg['arch'], mode=cfg.get('mode'), size=cfg['size'],
+                resize=cfg['method'], flip=bool(cfg.get('flip', False)), mean=mean, std=std, metrics=metrics or {}, unknown=unknown,
+                negative=None if use_head else negative, none_logit=bool(use_head and head['params']['none_logit']),
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     if ood is not None:
         params,arrays = ood_stats(learn, ood, keep)
