@@ -86,11 +86,10 @@ def negative_bank(net:str='efficientnet_lite0_224_squish_flip', # The feature ne
     with np.load(str(fn), allow_pickle=False) as z: return z['feats'].astype(np.float32)
 
 # %% ../nbs/00b_head.ipynb #3e250438
-def _scores(W, b, Xq, bank, negatives:bool, st:dict)->tuple:
-    "Category probabilities, kNN distances and p(none) of `Xq` under head `W, b`"
+def _probs(W, b, Xq, negatives:bool)->tuple:
+    "Category probabilities and p(none) of `Xq` under head `W, b`"
     logits = Xq @ W.T + b
-    knn = knn_score(logits, Xq, dict(bank=l2norm(bank), k=st['k'])) if len(bank) else np.ones(len(Xq))
-    return softmax(logits[:, :-1] if negatives else logits),knn,(none_prob(logits) if negatives else np.zeros(len(Xq)))
+    return softmax(logits[:, :-1] if negatives else logits),(none_prob(logits) if negatives else np.zeros(len(Xq)))
 
 def fit_head(X:np.ndarray,          # Features of the labelled photos
              y:np.ndarray,          # Category index of each
@@ -122,8 +121,7 @@ def fit_head(X:np.ndarray,          # Features of the labelled photos
     oof_probs,oof_none = np.zeros((len(y), n)),np.zeros(len(y))
     for j in np.unique(fold):
         te = fold == j
-        p,_,pn = _scores(*fit(X[~te], y[~te]), X[te], X[~te], has_none, st)
-        oof_probs[te],oof_none[te] = p,pn
+        oof_probs[te],oof_none[te] = _probs(*fit(X[~te], y[~te]), X[te], has_none)
     st['knn_scale'] = max(float(np.quantile(oof_knn, 0.95)), 0.05) # floors: near-identical photos must not make every novelty "none of these"
     if has_none:
         st.update(method='knn+none', none_scale=max(float(np.quantile(oof_none, 0.95)), 0.1))
