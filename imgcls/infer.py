@@ -170,10 +170,14 @@ def _crop_box(w, h, size):
     return (l, t, l+cw, t+ch)
 
 @patch
-def preprocess(self:Classifier, img)->np.ndarray: # Anything `load_image` takes
+def preprocess(self:Classifier,
+               img,                 # Anything `load_image` takes
+               name:str=None,       # Name to use in error messages
+               max_pixels:int=None, # Refuse images of more pixels than this (`ImageTooLarge`)
+              )->np.ndarray:
     "`img` as a float32 array of shape (3, size, size), ready for the network"
     s = self.meta['size']
-    im = load_image(img, draft=4*s) # a big JPEG decodes at a half, a quarter or an eighth: still 4x the network's size
+    im = load_image(img, name=name, max_pixels=max_pixels, draft=4*s) # a big JPEG decodes at a half, a quarter or an eighth: still 4x the network's size
     if self.meta.get('resize') == 'crop': im = im.crop(_crop_box(*im.size, s))
     a = np.asarray(im.resize((s, s), Image.BILINEAR), dtype=np.float32) / 255
     a = (a - np.array(self.meta['mean'], np.float32)) / np.array(self.meta['std'], np.float32)
@@ -198,9 +202,14 @@ def probs(self:Classifier, imgs:list)->np.ndarray: # Images, anything `load_imag
     return self.category_probs(self._forward([self.preprocess(o) for o in imgs])[0])
 
 @patch
-def features(self:Classifier, imgs:list, bs:int=32)->np.ndarray: # Images, anything `load_image` takes
-    "The network's features of `imgs` (the inputs of its head), one row per image"
-    xs = [self.preprocess(o) for o in imgs]
+def features(self:Classifier,
+             imgs:list,           # Images, anything `load_image` takes
+             bs:int=32,           # Images per batch
+             names:list=None,     # Their names for error messages
+             max_pixels:int=None, # Refuse images of more pixels than this (`ImageTooLarge`)
+            )->np.ndarray:
+    "The network's features of `imgs` (the inputs of its head), one row per image; each image is decoded, resized and let go in turn"
+    xs = [self.preprocess(o, name=n, max_pixels=max_pixels) for o,n in zip(imgs, names or [None] * len(imgs))]
     return np.concatenate([self._forward(xs[i:i+bs])[1] for i in range(0, len(xs), bs)]).astype(np.float32) if xs else np.zeros((0, 0), np.float32)
 
 # %% ../nbs/03_infer.ipynb #4ab55ea9
