@@ -8,7 +8,7 @@ Docs: https://imgcls.github.io/imgcls/cli.html.md"""
 __all__ = ['commands', 'parse_queries', 'gather', 'train', 'predict', 'serve', 'service', 'export_space', 'main']
 
 # %% ../nbs/06_cli.ipynb #01697c96
-import sys, json, importlib.util
+import sys, os, json, importlib.util
 from pathlib import Path
 from fastcore.script import anno_parser, bool_arg
 
@@ -106,16 +106,25 @@ def serve(model:str=None,          # Model bundle folder; default the built-in m
     _classifier(model) # a clear error for a bad bundle, before Gradio starts
     make_demo(model, unknown=unknown, threshold=threshold).launch(server_name=host, server_port=port, share=share, max_file_size='20mb')
 
-def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photos, models
-            host:str='127.0.0.1',     # Address to listen on
+def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photos, models (all there is to back up)
+            host:str='127.0.0.1',     # Address to listen on; beyond 127.0.0.1 an admin token is required
             port:int=8000,            # Port
-            max_mb:float=20,          # Largest upload accepted, in MB per file
+            admin_token:str=None,     # Token needed to create functions (opens every function); default $IMGCLS_ADMIN_TOKEN
+            max_mb:float=20,          # Largest photo accepted, in MB
+            max_megapixels:float=64,  # Largest photo accepted, in megapixels
+            max_files:int=32,         # Most photos in one request
+            rate:float=50,            # Requests a second allowed per token
+            ui:bool_arg=True,         # Serve the labelling UI at /ui
            ):
     "Run the self-hosted REST service: functions, samples, training, accuracy, invoke (docs at /docs, UI at /ui)"
     _need('service', 'sklearn')
+    admin_token = admin_token or os.environ.get('IMGCLS_ADMIN_TOKEN') or None
+    if host not in ('127.0.0.1', 'localhost', '::1') and not admin_token:
+        sys.exit(f"imgcls service: listening on {host} would let anyone who reaches it create functions; set --admin-token or IMGCLS_ADMIN_TOKEN, or listen on 127.0.0.1")
     import uvicorn
-    from imgcls.service import make_service
-    uvicorn.run(make_service(data_dir, max_bytes=int(max_mb * 1e6)), host=host, port=port)
+    from imgcls.api import make_service
+    app = make_service(data_dir, max_bytes=int(max_mb * 1e6), max_pixels=int(max_megapixels * 1e6), max_files=max_files, admin_token=admin_token, rate=rate, ui=ui)
+    uvicorn.run(app, host=host, port=port, timeout_keep_alive=5)
 
 def export_space(dest:str,       # Folder to write the Space into
                  model:str=None, # Model bundle folder; default the built-in model
