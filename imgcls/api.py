@@ -60,8 +60,15 @@ async def _invalid(request:Request, e:RequestValidationError)->JSONResponse:
     "422 with one message string, as every other error has"
     return JSONResponse({'detail': '; '.join(f"{_where(o)}: {o.get('msg')}" for o in e.errors())[:2000]}, 422)
 
+def _allowed(request:Request)->str:
+    "The methods of every route at the request's path (Starlette's 405 names only the first route's)"
+    from starlette.routing import Match
+    return ', '.join(sorted({m for r in request.app.routes if getattr(r, 'methods', None) and r.matches(request.scope)[0] != Match.NONE for m in r.methods}))
+
 async def _http_error(request:Request, e:HTTPException)->JSONResponse:
-    return JSONResponse({'detail': str(e.detail)}, e.status_code, headers=getattr(e, 'headers', None))
+    headers = dict(getattr(e, 'headers', None) or {})
+    if e.status_code == 405: headers['Allow'] = _allowed(request)
+    return JSONResponse({'detail': str(e.detail)}, e.status_code, headers=headers or None)
 
 # %% ../nbs/04d_api.ipynb #44ba6447
 class BodyLimit:
@@ -122,9 +129,9 @@ async def read_upload(request:Request)->tuple:
     return data,label
 
 def _upload_schema(label:bool)->dict:
-    props = dict(files=dict(type='array', items=dict(type='string', format='binary'), minItems=1, description='The photos'))
-    if label: props['label'] = dict(type='string', maxLength=100, description='A label for all of them (or the unknown word: none of these)')
-    return {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': dict(type='object', required=['files'], properties=props)}}}}
+    props = dict(files=dict(type='array', items=dict(type='string', format='binary'), minItems=1, description='The photos (at most `max_files`)'))
+    if label: props['label'] = dict(type='string', minLength=1, maxLength=100, description='A label for all of them (or the unknown word: none of these)')
+    return {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': dict(type='object', required=['files'], properties=props, additionalProperties=False)}}}}
 
 async def heavy(request:Request, f, *args, **kwargs):
     "Run `f(*args, **kwargs)` in a worker thread, at most `2 x workers` at a time, off the event loop"
@@ -138,7 +145,7 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 class NewFunction(BaseModel):
     model_config = ConfigDict(extra='forbid')
     name: str = Field(min_length=1, max_length=200, description='What the function is for')
-    labels: list[Label] = Field(min_length=2, max_length=100, description='Its labels')
+    labels: list[Label] = Field(min_length=2, max_length=100, description='Its labels, all different', json_schema_extra=dict(uniqueItems=True))
     unknown: Label = Field('unknown', description='Its word for "none of these"')
     public: bool = Field(False, description='Anyone may invoke it, without a token')
     retrain_every: int = Field(10, ge=1, le=1_000_000, description='Train after this many new labels')

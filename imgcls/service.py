@@ -82,7 +82,8 @@ class Service:
         m = self.net.meta
         self.bank = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # "none of these" photos for this network
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
-        self.heads,self.threads,self.status,self.again,self.buckets = {},{},{},set(),{}
+        self.trained = threading.Condition(self.lock) # notified whenever a training ends
+        self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
         self.resume()
 
 # %% ../nbs/04b_service.ipynb #097c1c1b
@@ -275,7 +276,7 @@ def _why(e:Exception)->str: return str(e) if isinstance(e, (ValueError, LookupEr
 def _train_loop(self:Service, fid:int):
     "Train until no training was asked for meanwhile; record how the last one ended, whatever happens"
     while True:
-        with self.lock: self.again.discard(fid)
+        with self.lock: covers = self.asked.get(fid, 0) # the requests this training answers
         res = dict(state='failed', error='the training stopped early', finished=now())
         try:
             self.store.set_training(fid, 'running')
@@ -284,10 +285,11 @@ def _train_loop(self:Service, fid:int):
         except Exception as e: res = dict(state='failed', error=_why(e), finished=now())
         finally:
             with self.lock: # deciding to stop and saying so happen together, so no request for training is lost
-                try: fn = self.function(fid); more = fid in self.again or fn['new_labels'] >= fn['retrain_every']
+                self.status[fid],self.served[fid] = res,covers
+                self.trained.notify_all()
+                try: fn = self.function(fid); more = self.asked.get(fid, 0) > covers or fn['new_labels'] >= fn['retrain_every']
                 except Exception: more = False
                 if not more:
-                    self.status[fid] = res
                     try: self.store.set_training(fid, 'idle', res)
                     except Exception as e: log.error("function %s: could not record the end of its training (%s)", fid, e)
                     return
@@ -298,12 +300,14 @@ def train(self:Service, fid:int, wait:bool=False)->dict:
     self.function(fid)
     with self.lock:
         self.store.set_training(fid, 'pending') # recorded first: a training asked for survives a restart
+        ticket = self.asked[fid] = self.asked.get(fid, 0) + 1
         t = self.threads.get(fid)
-        if t is not None and t.is_alive(): self.again.add(fid)
-        else:
+        if t is None or not t.is_alive():
             t = self.threads[fid] = threading.Thread(target=self._train_loop, args=(fid,), daemon=True)
             t.start()
-    if wait: t.join()
+        if wait:
+            self.trained.wait_for(lambda: self.served.get(fid, 0) >= ticket)
+            return self.status[fid]
     return self.training_status(fid)
 
 @patch
