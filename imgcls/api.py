@@ -48,7 +48,7 @@ _descriptions = {400: 'a malformed request', 401: 'no token where one is needed'
 
 def errors(*codes)->dict:
     "OpenAPI `responses` for the error statuses `codes`"
-    return {c: dict(model=Error, description=_descriptions[c]) for c in sorted({*codes, 422, 429, 503})}
+    return {c: dict(model=Error, description=_descriptions[c]) for c in sorted({*codes, 400, 422, 429, 503})}
 
 async def _service_error(request:Request, e:Exception)->JSONResponse:
     st,msg = error_status(e)
@@ -114,12 +114,14 @@ def _name(f)->str:
     n = re.sub(r'[\x00-\x1f\x7f]', '', _Path((f.filename or 'upload').replace('\\', '/')).name)[:200]
     return n or 'upload'
 
-async def read_upload(request:Request)->tuple:
-    "`([(name, bytes)], label)` of a multipart upload: at most `max_files` files, each read up to one byte past `max_bytes`"
+async def read_upload(request:Request, label:bool=False)->tuple:
+    "`([(name, bytes)], label)` of a multipart upload (with a `label` field if `label`): at most `max_files` files, each read up to one byte past `max_bytes`"
     svc = _svc(request)
     if not request.headers.get('content-type', '').startswith('multipart/form-data'): raise ValueError("send the photos as multipart/form-data, in fields named 'files'")
     try: form = await request.form(max_files=svc.max_files, max_fields=4, max_part_size=1000)
     except HTTPException as e: raise (TooLarge if 'Too many' in str(e.detail) else ValueError)(str(e.detail)) from None
+    extra = set(form.keys()) - {'files', *(['label'] if label else [])}
+    if extra: raise ValueError(f"unexpected fields: {', '.join(sorted(extra))[:200]}; send 'files'" + (" and 'label'" if label else ''))
     files = form.getlist('files')
     if any(isinstance(f, str) for f in files): raise ValueError("'files' must be files (multipart parts with a filename)")
     label = form.get('label')
@@ -143,7 +145,7 @@ async def heavy(request:Request, f, *args, **kwargs):
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 class NewFunction(BaseModel):
-    model_config = ConfigDict(extra='forbid')
+    model_config = ConfigDict(extra='forbid', strict=True) # 0 is not false, "1" is not 1
     name: str = Field(min_length=1, max_length=200, description='What the function is for')
     labels: list[Label] = Field(min_length=2, max_length=100, description='Its labels, all different', json_schema_extra=dict(uniqueItems=True))
     unknown: Label = Field('unknown', description='Its word for "none of these"')
@@ -151,7 +153,7 @@ class NewFunction(BaseModel):
     retrain_every: int = Field(10, ge=1, le=1_000_000, description='Train after this many new labels')
 
 class Relabel(BaseModel):
-    model_config = ConfigDict(extra='forbid')
+    model_config = ConfigDict(extra='forbid', strict=True) # 0 is not false, "1" is not 1
     label: Label|None = Field(description="A label, the function's unknown word (none of these), or null to remove the label")
 
 class FunctionOut(BaseModel):
@@ -209,7 +211,7 @@ def add_routes(app:FastAPI):
     @app.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut], responses=errors(400, 401, 403, 404, 413, 415), openapi_extra=_upload_schema(True))
     async def add_samples(request:Request, fn=Depends(opened)):
         "Upload one or more photos, optionally all with one label; the same photo again is the same sample (relabelled)"
-        files,label = await read_upload(request)
+        files,label = await read_upload(request, label=True)
         return await heavy(request, _svc(request).add_samples, fn['id'], files, label)
 
     @app.get('/functions/{fid}/samples', response_model=list[SampleOut], responses=errors(401, 403, 404))
