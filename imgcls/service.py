@@ -253,7 +253,9 @@ def _train_now(self:Service, fid:int)->dict:
     "Fit, save and maybe promote a model for function `fid`; returns the status"
     fn = self.function(fid)
     samples,X = self.store.labelled(fid)
-    params,arrays,metrics = fit_function(X, [s['label'] for s in samples], fn['labels'], unknown=fn['unknown'], bank=self.bank)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1): # one core for the fit: the other answers invocations meanwhile
+        params,arrays,metrics = fit_function(X, [s['label'] for s in samples], fn['labels'], unknown=fn['unknown'], bank=self.bank)
     rel = f"models/{fid}-{secrets.token_hex(6)}"
     save_head_bundle(self.store.path/rel, fn['labels'], params, arrays, network=self.net.path, unknown=fn['unknown'], metrics=metrics)
     cur = self.store.active_model(fid)
