@@ -14,7 +14,7 @@ from pathlib import Path
 from importlib.resources import files
 import gradio as gr
 from gradio.components.label import LabelData, LabelConfidence
-from .infer import Classifier, default_bundle, load_image, read_bundle, image_exts
+from .infer import Classifier, default_bundle, load_image, read_bundle, bundle_files, image_exts
 
 # %% ../nbs/04_app.ipynb #e6c401b5
 class _CheckedImage(gr.Image):
@@ -129,7 +129,7 @@ def export_space(dest:Path,           # Folder to write the Space into
     if (dest/'model').resolve() == bundle.resolve(): raise ValueError(f"{dest} would overwrite its own source bundle {bundle}")
     if examples is None: examples = example_images(bundle)
     (dest/'model'/'examples').mkdir(parents=True, exist_ok=True)
-    for f in ('model.json', meta['model'], *([meta['ood']['file']] if meta.get('ood') else [])): shutil.copy(bundle/f, dest/'model'/f)
+    for f in bundle_files(bundle): shutil.copy(bundle/f, dest/'model'/f)
     for f in examples: shutil.copy(f, dest/'model'/'examples'/Path(f).name)
     (dest/'imgcls').mkdir(exist_ok=True)
     src = Path(str(files('imgcls')))

@@ -6,7 +6,7 @@ Docs: https://imgcls.github.io/imgcls/infer.html.md"""
 
 # %% auto #0
 __all__ = ['image_exts', 'ImageError', 'ImageTooLarge', 'load_image', 'default_bundle', 'read_bundle', 'Head', 'Classifier',
-           'save_head_bundle']
+           'save_head_bundle', 'bundle_files']
 
 # %% ../nbs/03_infer.ipynb #760d3bbe
 import io, json, csv, re, os, shutil, secrets, time
@@ -271,7 +271,13 @@ def save_head_bundle(dest:Path,          # Bundle folder to write (replaced if i
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
 
-# %% ../nbs/03_infer.ipynb #da19b4b5
+# %% ../nbs/03_infer.ipynb #7fe8b6b9
+def bundle_files(path:Path)->list: # Bundle folder
+    "The files of the bundle in `path`, relative to it: `model.json`, the network, and the OOD and head files it names"
+    meta = read_bundle(path)
+    return ['model.json', meta['model'], *[meta[k]['file'] for k in ('ood', 'head') if meta.get(k)]]
+
+# %% ../nbs/03_infer.ipynb #0257a300
 image_exts = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}
 
 @patch

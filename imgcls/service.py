@@ -12,7 +12,7 @@ import hashlib, io, os, secrets, threading, time, zipfile, logging
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, store_attr
-from .infer import Classifier, Head, default_bundle, save_head_bundle, ImageTooLarge
+from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files, ImageTooLarge
 from .head import fit_head, negative_bank, net_name
 from .storage import Store, now
 
@@ -369,5 +369,6 @@ def bundle_zip(self:Service, fid:int)->bytes:
     "Function `fid`'s active model as a zip of its bundle (files at the top level)"
     b = io.BytesIO()
     with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(self.bundle_path(fid).iterdir()): z.write(p, p.name)
+        p = self.bundle_path(fid)
+        for f in bundle_files(p): z.write(p/f, f)
     return b.getvalue()

@@ -250,9 +250,10 @@ def set_model_state(self:Store, fid:int, mid:int, state:str):
 
 @patch
 def prunable(self:Store, fid:int, keep:int=3)->list:
-    "Models of `fid` that are not active and not among the `keep` newest of the others"
+    "Models of `fid` that are not active, not among the `keep` newest of the others, and not the newest retired one (the fallback)"
     rest = [m for m in self.models(fid) if m['state'] != 'active']
-    return rest[keep:]
+    fallback = next((m['id'] for m in rest if m['state'] == 'retired'), None)
+    return [m for m in rest[keep:] if m['id'] != fallback]
 
 @patch
 def drop_models(self:Store, fid:int, mids:list):
