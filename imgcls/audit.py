@@ -308,12 +308,14 @@ class AuditCleaner(GetAttr):
         else: self.show()
     def show(self, change=None):
         "Show the chosen page: thumbnails, menus, and each photo's issue under it"
-        from fastai.vision.widgets import Label
+        import html
+        from ipywidgets import HTML
         s = (self.dd_page.value - 1) * self.iw.max_n
         self.shown = self.rows().iloc[s:s + self.iw.max_n]
         self.iw.set_fns([Path(f) for f in self.shown.file])
         for box,r in zip(self.iw.widget.children, self.shown.itertuples()):
-            box.children = (*box.children[:2], Label(_caption(r)))
+            box.children = (*box.children[:2], HTML(f"<div style='white-space:normal;line-height:1.2'>{html.escape(_caption(r)).replace(': ', '<br>', 1)}</div>",
+                                                    layout={'max_width': f'{self.iw.width}px'}))
             if self.preset: box.children[1].value = suggested_choice(r)
 
 # %% ../nbs/02a_audit.ipynb #7f376ec7
