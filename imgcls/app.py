@@ -38,7 +38,7 @@ class _AnswerLabel(gr.Label):
         if not (isinstance(value, dict) and 'confidences' in value and isinstance(value['confidences'], dict)): return super().postprocess(value)
         return LabelData(label=value['label'], confidences=[LabelConfidence(label=c, confidence=p) for c,p in value['confidences'].items()])
 
-# %% ../nbs/04_app.ipynb #f97981e5
+# %% ../nbs/04_app.ipynb #cdcac85c
 class Batcher:
     "Call `fn` on lists of the items that threads pass one at a time: what arrives while a batch runs makes the next batch"
     def __init__(self, fn,               # Takes a list of items, returns a list of results
@@ -102,7 +102,7 @@ def make_demo(bundle:Path=None,        # Model bundle folder; default `$IMGCLS_M
               examples:list=None,      # Example image paths; default `example_images(bundle)`
               title:str=None,          # Page title; default from the categories
               concurrency:int=16,      # Requests handled at once
-              max_batch_size:int=1,    # Most images per run of the network; 1 (measured fastest on CPU): one run per request
+              max_batch_size:int=1,    # Most images per run of the network; 1: one run per request (see Batching)
               workers:int=None,        # Runs of the network at once; default the CPU cores this process may use
               threads:int=1,           # onnxruntime threads of each run
               **kwargs,                # Passed to `Classifier`, e.g. `unknown='Not a food'`, `threshold`
@@ -183,7 +183,7 @@ def export_space(dest:Path,           # Folder to write the Space into
     (dest/'README.md').write_text(_space_readme.format(title=title or f'imgcls {cats}', gr_version=gr.__version__, cats=cats), encoding='utf-8')
     return dest
 
-# %% ../nbs/04_app.ipynb #55ae7826
+# %% ../nbs/04_app.ipynb #609ed525
 def quantize_bundle(bundle:Path,        # Model bundle folder
                     dest:Path,          # Folder to write the int8 bundle into
                     images:list=None,   # Photos to calibrate with (anything `load_image` takes); default the bundle's examples
