@@ -15,7 +15,6 @@ from importlib.resources import files
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.all import *
-from fastprogress.fastprogress import progress_bar
 from .ood import answer_logits, softmax
 
 # %% ../nbs/03_infer.ipynb #2fa8befe
@@ -288,6 +287,7 @@ def predict_folder(self:Classifier,
                    progress:bool=True, # Show a progress bar
                   )->Path:            # The CSV file
     "Classify every image under `path` and write the results to a CSV file"
+    from fastprogress.fastprogress import progress_bar # not needed by a client that only loads images
     path = Path(path)
     fns = sorted(p for p in path.rglob('*') if p.suffix.lower() in image_exts and not any(q.startswith('.') for q in p.relative_to(path).parts))
     dest = Path(dest or path/'predictions.csv')

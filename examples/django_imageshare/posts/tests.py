@@ -73,6 +73,14 @@ class PostTests(APITestCase):
         self.assertIn('image', r.json())
         self.assertEqual(Post.objects.count(), 0)
 
+    def test_classifier_refuses(self):
+        "A function that cannot answer (here: the wrong token) is a 503 as well, and nothing is saved"
+        with override_settings(IMGCLS_TOKEN='imgcls_not-a-token'):
+            r = self.post(picture('circle', 3))
+        self.assertEqual(r.status_code, 503)
+        self.assertIn('The image classifier did not answer', r.json()['detail'])
+        self.assertEqual(Post.objects.count(), 0)
+
     def test_classifier_down(self):
         with override_settings(IMGCLS_URL=f'http://127.0.0.1:{free_port()}'):
             r = self.post(picture('circle', 2))

@@ -1,0 +1,195 @@
+#!/usr/bin/env python
+"""imgcls app under load: `python app.py` answering 1 and 16 concurrent clients, `imgcls.client` from 4 threads, the int8 bundle.
+
+    python benchmarks/app_load.py [--seconds 20] [--clients 1,16] [--client-calls 1200] [--skip-quantized] [--photos ../shared/datasets/photos]
+
+1. Cold start: process start of `python app.py` -> first `/predict` answered over HTTP (median of 3).
+2. Load: one `gradio_client.Client` per client thread (`imgcls.client.get_client`, as a Django worker thread has),
+   each calling `/predict` in a loop on the built-in example photos for `--seconds`; throughput, p50/p99 latency and
+   errors per client count, all in one run, so that the ratio is fair on a shared machine; then the same 16 clients
+   against the app with batching on (`make_demo(max_batch_size=16)`).
+3. `imgcls.client.classify_image` from 4 threads, `--client-calls` calls in all: failed calls.
+4. The int8 bundle (`imgcls.app.quantize_bundle`): grouped 5-fold accuracy on the shared photos (the same folds and head
+   as `benchmarks/run.py`'s grouped table) against fp32, single-image latency and batch throughput ratio, same run.
+Prints markdown tables and writes them to `benchmarks/app_load.json`.
+"""
+import argparse, json, os, sys, time, subprocess, tempfile, threading
+from pathlib import Path
+import numpy as np
+
+here = Path(__file__).resolve().parent
+root = here.parent
+
+def pcts(ts): return dict(p50_s=float(np.percentile(ts, 50)), p99_s=float(np.percentile(ts, 99))) if len(ts) else dict(p50_s=None, p99_s=None)
+
+def start_app(env=None, cmd=('app.py',)):
+    "`python app.py` (or `python *cmd`) in the repository root on a free port: the process, its URL and its start time"
+    from imgcls.testing import free_port
+    port = free_port()
+    env = {**os.environ, 'GRADIO_SERVER_PORT': str(port), 'GRADIO_SERVER_NAME': '127.0.0.1', 'GRADIO_ANALYTICS_ENABLED': 'False', **(env or {})}
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, *cmd], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return p,f'http://127.0.0.1:{port}/',t
+
+def first_answer(p, url, t, img):
+    "Seconds from `t` (process start) to the first `/predict` answer"
+    from gradio_client import Client, handle_file
+    while True:
+        if p.poll() is not None: raise RuntimeError('python app.py exited')
+        try: c = Client(url, verbose=False, analytics_enabled=False); break
+        except Exception: time.sleep(0.02)
+    c.predict(img=handle_file(img), api_name='/predict')
+    s = time.perf_counter() - t
+    c.close()
+    return s
+
+def cold_start(img, reps=3):
+    "Median seconds from `python app.py` to the first answer, and the modules it imported before answering"
+    ts = []
+    for _ in range(reps):
+        p,url,t = start_app()
+        try: ts.append(first_answer(p, url, t, img))
+        finally: p.terminate(); p.wait(10)
+    return dict(cold_start_s=float(np.median(ts)), runs_s=ts)
+
+def load(url, imgs, n_clients, seconds, warmup=2.):
+    "`n_clients` threads, each with its own `gradio_client.Client` (`imgcls.client.get_client`), calling `/predict` for `seconds` after `warmup`"
+    from gradio_client import handle_file
+    from imgcls.client import get_client
+    lat,errs,lock = [],[],threading.Lock()
+    t0 = time.perf_counter(); t_start,t_end = t0 + warmup,t0 + warmup + seconds
+    def worker(i):
+        c,k = get_client(url),i
+        while (now := time.perf_counter()) < t_end:
+            t = time.perf_counter()
+            try: c.predict(img=handle_file(imgs[k % len(imgs)]), api_name='/predict'); e = None
+            except Exception as ex: e = f'{type(ex).__name__}: {ex}'[:200]
+            d = time.perf_counter() - t; k += 1
+            if t >= t_start and t + d <= t_end:
+                with lock: (errs.append(e) if e else lat.append(d))
+    ths = [threading.Thread(target=worker, args=(i,)) for i in range(n_clients)]
+    for th in ths: th.start()
+    for th in ths: th.join()
+    return dict(clients=n_clients, calls=len(lat) + len(errs), per_s=len(lat) / seconds, errors=len(errs), first_errors=sorted(set(errs))[:3], **pcts(lat))
+
+def client_threads(url, imgs, calls, threads=4):
+    "`imgcls.client.classify_image` from `threads` threads, `calls` calls in all: failures"
+    from imgcls.client import classify_image
+    fails,lock = [],threading.Lock()
+    def worker(i):
+        for k in range(calls // threads):
+            try: classify_image(imgs[(i + k) % len(imgs)], url)
+            except Exception as e:
+                with lock: fails.append(f'{type(e).__name__}: {e}'[:200])
+    t = time.perf_counter()
+    ths = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for th in ths: th.start()
+    for th in ths: th.join()
+    return dict(threads=threads, calls=calls // threads * threads, failed=len(fails), first_failures=sorted(set(fails))[:3], s=time.perf_counter() - t)
+
+def grouped(clf, photos):
+    "Grouped 5-fold accuracy of the head fitted on `clf`'s features of the four categories (`benchmarks/run.py`'s folds, negatives and bank)"
+    from run import _rows, _group, cross_validate
+    from imgcls.data import synthetic_negatives
+    rows = _rows(photos)
+    P = np.concatenate([clf.features([photos/r['file'] for r in rows[i:i+64]]) for i in range(0, len(rows), 64)])
+    pl,pg = np.array([r['label'] for r in rows]),np.array([_group(r, 'photos') for r in rows])
+    cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats); neg = pl == 'other'
+    d = dict(X=P[m], Xq=P[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in rows])[m],
+             N=P[neg], neg_groups=pg[neg], is_test_neg=np.ones(neg.sum(), bool), in_bank=np.ones(neg.sum(), bool), cats=cats,
+             synthetic=clf.features(synthetic_negatives()))
+    g = cross_validate(d, 'new')
+    return {k: g[k] for k in ('acc', 'kept', 'acc_kept', 'e2e', 'neg_rejected', 'auroc', 'n')}
+
+def speed(clf, imgs, reps=40):
+    "Single-image latency (decoded image -> answer) and batch-of-16 throughput, alternating with the other bundle by the caller"
+    from imgcls.infer import load_image
+    ims = [load_image(f) for f in imgs]
+    clf.predict(ims[:1])
+    ts = []
+    for i in range(reps): t = time.perf_counter(); clf.predict([ims[i % len(ims)]]); ts.append(time.perf_counter() - t)
+    b = [ims[i % len(ims)] for i in range(16)]
+    tb = []
+    for _ in range(3): t = time.perf_counter(); clf.predict(b); tb.append(time.perf_counter() - t)
+    return ts,16 / min(tb)
+
+def quantized(photos):
+    "The int8 bundle against fp32: grouped accuracy (with the shared photos), latency and throughput in alternating blocks"
+    from imgcls.infer import Classifier, default_bundle
+    from imgcls.app import example_images, quantize_bundle
+    food = photos.parent/'food'
+    cal = sorted(food.rglob('*.jpg'))[::10][:64] if food.is_dir() else example_images() # calibration photos: another task's, never the test photos
+    q = quantize_bundle(default_bundle(), Path(tempfile.mkdtemp(prefix='imgcls-int8-'))/'int8', cal)
+    clfs = dict(fp32=Classifier(default_bundle()), int8=Classifier(q))
+    r = {k: dict(size_mb=(Path(c.path)/c.meta['model']).stat().st_size / 1e6, lat=[], ips=[]) for k,c in clfs.items()}
+    imgs = example_images()
+    for _ in range(3): # alternating blocks: both see the same machine state
+        for k,c in clfs.items(): ts,ips = speed(c, imgs); r[k]['lat'] += ts; r[k]['ips'].append(ips)
+    for k,v in r.items(): v['p50_s'],v['batch_ips'] = float(np.median(v.pop('lat'))),float(np.median(v.pop('ips')))
+    if (photos/'manifest.csv').exists():
+        for k,c in clfs.items(): print(f'  grouped accuracy, {k} ...', file=sys.stderr); r[k]['grouped'] = grouped(c, photos)
+    r['calibration'] = f'{len(cal)} photos' + (' of the food task' if food.is_dir() else ' (the built-in examples)')
+    return r
+
+def tables(r):
+    o = [f"imgcls app under load, {r['machine']}. Shared machine: compare the rows of one run, not runs.\n"]
+    if 'cold' in r: o.append(f"Cold start, `python app.py` -> first /predict answered: {r['cold']['cold_start_s']:.2f} s (median of {len(r['cold']['runs_s'])})\n")
+    o += ['| clients | calls | answers/s | p50 | p99 | errors |', '|---|---|---|---|---|---|']
+    for v in r['load']: o.append(f"| {v['clients']} | {v['calls']} | {v['per_s']:.1f} | {v['p50_s']:.3f} s | {v['p99_s']:.3f} s | {v['errors']} |")
+    if 'batched' in r: v = r['batched']; o.append(f"| {v['clients']}, batches of up to 16 (`make_demo(max_batch_size=16)`) | {v['calls']} | {v['per_s']:.1f} | {v['p50_s']:.3f} s | {v['p99_s']:.3f} s | {v['errors']} |")
+    if len(r['load']) > 1: o.append(f"\n{r['load'][-1]['clients']} clients / 1 client throughput: {r['load'][-1]['per_s'] / r['load'][0]['per_s']:.2f}x")
+    if 'client' in r: c = r['client']; o.append(f"\n`imgcls.client.classify_image` from {c['threads']} threads: {c['failed']} failed of {c['calls']} ({c['s']:.0f} s)")
+    if 'quantized' in r:
+        q = r['quantized']
+        o += ['', '| bundle | grouped accuracy, no rejection | end to end | kept | single image p50 | batch of 16 images/s |', '|---|---|---|---|---|---|']
+        for k in ('fp32', 'int8'):
+            v = q[k]; g = v.get('grouped') or {}
+            o.append(f"| {k} | {pct(g.get('acc'))} | {pct(g.get('e2e'))} | {pct(g.get('kept'))} | {1000*v['p50_s']:.1f} ms | {v['batch_ips']:.0f} |")
+        o.append(f"\nint8 / fp32: latency {q['int8']['p50_s'] / q['fp32']['p50_s']:.2f}x, throughput {q['int8']['batch_ips'] / q['fp32']['batch_ips']:.2f}x"
+                 + (f", grouped accuracy {100*(q['int8']['grouped']['acc'] - q['fp32']['grouped']['acc']):+.2f} points" if q['fp32'].get('grouped') else ''))
+    return '\n'.join(o)
+
+def pct(v): return '' if v is None else f'{100*v:.2f}%'
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--seconds', type=float, default=20)
+    p.add_argument('--clients', default='1,16')
+    p.add_argument('--client-calls', type=int, default=1200)
+    p.add_argument('--skip-quantized', action='store_true')
+    p.add_argument('--skip-cold', action='store_true')
+    p.add_argument('--batched', action=argparse.BooleanOptionalAction, default=True, help='also 16 clients against the app with batching on')
+    p.add_argument('--photos', default=str(root.parent/'shared'/'datasets'/'photos'))
+    p.add_argument('--out', default=str(here/'app_load.json'))
+    a = p.parse_args()
+    sys.path.insert(0, str(here))
+    from run import machine
+    from imgcls.app import example_images
+    imgs = example_images()
+    r = dict(machine=machine(), date=time.strftime('%Y-%m-%d'))
+    if not a.skip_cold:
+        print('cold start ...', file=sys.stderr)
+        r['cold'] = cold_start(imgs[0])
+    proc,url,t = start_app()
+    try:
+        first_answer(proc, url, t, imgs[0])
+        r['load'] = []
+        for n in map(int, a.clients.split(',')):
+            print(f'{n} clients ...', file=sys.stderr)
+            r['load'].append(load(url, imgs, n, a.seconds))
+        if a.client_calls:
+            print('imgcls.client from 4 threads ...', file=sys.stderr)
+            r['client'] = client_threads(url, imgs, a.client_calls)
+    finally: proc.terminate(); proc.wait(10)
+    if a.batched:
+        print('16 clients, batches of up to 16 ...', file=sys.stderr)
+        proc,url,t = start_app(cmd=('-c', 'from imgcls.app import make_demo; make_demo(max_batch_size=16).launch()'))
+        try: first_answer(proc, url, t, imgs[0]); r['batched'] = load(url, imgs, max(map(int, a.clients.split(','))), a.seconds)
+        finally: proc.terminate(); proc.wait(10)
+    if not a.skip_quantized:
+        print('int8 bundle ...', file=sys.stderr)
+        r['quantized'] = quantized(Path(a.photos))
+    Path(a.out).write_text(json.dumps(r, indent=1))
+    print(tables(r))
+
+if __name__ == '__main__': main()
