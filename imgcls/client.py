@@ -176,6 +176,15 @@ class ServiceClient:
     def training(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/training')
     def accuracy(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/accuracy')
     def label_next(self, fid:int, limit:int=20)->dict: return self._call('GET', f'/functions/{fid}/next', params=dict(limit=limit))
-    def invoke(self, fid:int, images)->list:
-        "Answers for one photo or a list: `label`, `confidence`, `ood_score`, `unknown`, `sample_id`, ..."
-        return self._call('POST', f'/functions/{fid}/invoke', files=_files(images))
+    def skip(self, fid:int, sid:int)->dict: return self._call('POST', f'/functions/{fid}/samples/{sid}/skip')
+    def invoke(self, fid:int, images, store:bool=True)->list:
+        "Answers for one photo or a list: `label`, `confidence`, `ood_score`, `unknown`, `sample_id`, ...; `store=False` keeps nothing"
+        return self._call('POST', f'/functions/{fid}/invoke', files=_files(images), params=dict(store=store))
+    def bundle(self, fid:int, dest)->Path:
+        "Download the function's active model as a standard bundle into the folder `dest`, for `imgcls serve --model` or `Classifier`"
+        import io, zipfile
+        try: r = self.http.get(f'/functions/{fid}/bundle')
+        except httpx.TransportError as e: raise ClassifyError(f"GET bundle: the service at {self.http.base_url} did not answer ({e})", retryable=True) from e
+        if r.is_error: raise ClassifyError(f"{r.status_code} from GET /functions/{fid}/bundle: {r.json().get('detail', r.text)}", retryable=r.status_code >= 500, status=r.status_code)
+        zipfile.ZipFile(io.BytesIO(r.content)).extractall(dest)
+        return Path(dest)
