@@ -7,14 +7,14 @@ Docs: https://imgcls.github.io/imgcls/batch.html.md"""
 # %% auto #0
 __all__ = ['list_images', 'batch_columns', 'batch_schema', 'ParquetRows', 'BundleActor', 'batch_classify']
 
-# %% ../nbs/03a_batch.ipynb #6b8513e3
+# %% ../nbs/03a_batch.ipynb #e23a6453
 import os, time, secrets, shutil, tempfile
 from pathlib import Path
 import numpy as np
 from fastcore.all import *
 from .infer import Classifier, load_image, image_exts, bundle_files, default_bundle, read_bundle
 
-# %% ../nbs/03a_batch.ipynb #2f31d74c
+# %% ../nbs/03a_batch.ipynb #7d7bbe60
 def list_images(src:str, # A folder, or a URI pyarrow understands, e.g. `s3://bucket/prefix`
                )->tuple: # `(filesystem, root, names)`: names relative to root, sorted, with `/`
     "The pyarrow file system, the root path and the relative names of the images under `src`"
@@ -27,7 +27,7 @@ def list_images(src:str, # A folder, or a URI pyarrow understands, e.g. `s3://bu
     names = (o.path[len(root)+1:] for o in infos if o.type == pafs.FileType.File)
     return fs,root,sorted(n for n in names if Path(n).suffix.lower() in image_exts and not any(p.startswith('.') for p in n.split('/')))
 
-# %% ../nbs/03a_batch.ipynb #8f9672a5
+# %% ../nbs/03a_batch.ipynb #45a08504
 def batch_columns(categories:list)->list: # The bundle's categories
     "The columns of a batch's rows, as `predict_folder`'s CSV: file, label, probability, unknown, ood_score, error, one per category"
     return ['file', 'label', 'probability', 'unknown', 'ood_score', 'error', *categories]
@@ -50,7 +50,7 @@ def predict_rows(self:Classifier,
                    **{c: round(v, 6) for c,v in a['confidences'].items()})
     return rows
 
-# %% ../nbs/03a_batch.ipynb #555d5bd4
+# %% ../nbs/03a_batch.ipynb #60dbe27f
 def batch_schema(categories:list): # The bundle's categories
     "The pyarrow schema of a batch's Parquet file"
     import pyarrow as pa
@@ -75,7 +75,7 @@ class ParquetRows:
         try: self.pq.write_table(table, tmp); os.replace(tmp, fn)
         except BaseException: tmp.unlink(missing_ok=True); raise
 
-# %% ../nbs/03a_batch.ipynb #22292923
+# %% ../nbs/03a_batch.ipynb #dcf69349
 @patch
 def add(self:ParquetRows, rows):  # A list of row dicts, or a pyarrow table of `schema`
     "Write `rows` as a new part file; the table written"
@@ -96,7 +96,7 @@ def merge(self:ParquetRows)->int: # The number of rows in `out`
     shutil.rmtree(self.parts, ignore_errors=True)
     return len(idx)
 
-# %% ../nbs/03a_batch.ipynb #116b4309
+# %% ../nbs/03a_batch.ipynb #0e9413a8
 def _local_rows(clf, fs, root, names, bs, progress, max_pixels):
     "Batches of rows for `names`, answered in this process"
     from fastprogress.fastprogress import progress_bar
@@ -109,7 +109,7 @@ def _local_rows(clf, fs, root, names, bs, progress, max_pixels):
             except OSError as e: datas.append(b''); bad[n] = f"{n}: cannot read the file ({type(e).__name__}: {e})"
         yield [r | (dict(error=bad[r['file']]) if r['file'] in bad else {}) for r in clf.predict_rows(ns, datas, max_pixels=max_pixels)]
 
-# %% ../nbs/03a_batch.ipynb #8878cf47
+# %% ../nbs/03a_batch.ipynb #1df90f02
 class BundleActor:
     "A Ray Data `map_batches` callable: one `Classifier` on the bundle files `files`, answering batches of `bytes` and `path`"
     def __init__(self, files:dict, # `{name: bytes}` of a bundle (`bundle_files`)
@@ -127,7 +127,7 @@ class BundleActor:
         names = [p[len(self.root)+1:] if p.startswith(self.root + '/') else p for p in map(str, batch['path'])]
         return pa.Table.from_pylist(self.clf.predict_rows(names, list(batch['bytes']), max_pixels=self.max_pixels), schema=self.schema)
 
-# %% ../nbs/03a_batch.ipynb #f43ba1a2
+# %% ../nbs/03a_batch.ipynb #f58366a7
 def _ray_rows(model, fs, root, names, bs, address, cpus, max_pixels, **kwargs):
     "Batches of rows for `names`, answered by Ray Data actors of `cpus` CPUs each"
     import ray
@@ -143,7 +143,7 @@ def _ray_rows(model, fs, root, names, bs, address, cpus, max_pixels, **kwargs):
     finally:
         if started: ray.shutdown()
 
-# %% ../nbs/03a_batch.ipynb #e0020157
+# %% ../nbs/03a_batch.ipynb #4722aa9b
 def batch_classify(src:str,            # A folder, or a URI pyarrow understands, e.g. `s3://bucket/prefix`
                    out:str,            # The Parquet file to write or add to
                    engine:str='local', # 'local': this process; 'ray': Ray Data actors
