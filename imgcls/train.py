@@ -1,4 +1,4 @@
-"""Fine-tune a pretrained network on your photos, measure it honestly, and export it as a model bundle.
+"""Train on a pretrained network's features (a head, the default) or fine-tune it, measure it honestly, and export it as a model bundle.
 
 Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
