@@ -26,7 +26,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException
 from fastcore.meta import delegates
-from .infer import ImageError, ImageTooLarge
+from .core import ImageError, ImageTooLarge
 from .storage import token_hash
 from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited
 

@@ -15,7 +15,8 @@ from importlib.resources import files
 from fastcore.basics import store_attr
 import gradio as gr
 from gradio.components.label import LabelData, LabelConfidence
-from .infer import Classifier, default_bundle, load_image, read_bundle, bundle_files, image_exts
+from .core import load_image, image_exts
+from .infer import Classifier, default_bundle, read_bundle, bundle_files
 
 # %% ../nbs/04_app.ipynb #e6c401b5
 class _CheckedImage(gr.Image):

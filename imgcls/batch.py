@@ -12,7 +12,8 @@ import os, time, secrets, shutil, tempfile
 from pathlib import Path
 import numpy as np
 from fastcore.all import *
-from .infer import Classifier, load_image, image_exts, bundle_files, default_bundle, read_bundle
+from .core import load_image, image_exts
+from .infer import Classifier, bundle_files, default_bundle, read_bundle
 
 # %% ../nbs/03a_batch.ipynb #7d7bbe60
 def list_images(src:str, # A folder, or a URI pyarrow understands, e.g. `s3://bucket/prefix`

@@ -19,7 +19,7 @@ from PIL import Image
 from fastcore.meta import delegates
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from .infer import load_image
+from .core import load_image
 
 # %% ../nbs/05_client.ipynb #cfb70583
 class ClassifyError(Exception):

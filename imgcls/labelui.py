@@ -8,7 +8,7 @@ Docs: https://imgcls.github.io/imgcls/labelui.html.md"""
 __all__ = ['ui_state', 'ui_answer', 'make_ui', 'mount_ui']
 
 # %% ../nbs/04c_labelui.ipynb #1694bbf5
-from .infer import load_image
+from .core import load_image
 from .service import Service
 
 # %% ../nbs/04c_labelui.ipynb #8459fa6d

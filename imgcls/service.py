@@ -12,7 +12,8 @@ import hashlib, io, os, secrets, threading, time, zipfile, logging
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, store_attr
-from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files, ImageTooLarge
+from .core import ImageTooLarge
+from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files
 from .head import fit_head, negative_bank, net_name
 from .storage import Store, now
 
