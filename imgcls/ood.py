@@ -11,49 +11,74 @@ __all__ = ['ood_methods', 'softmax', 'l2norm', 'msp_score', 'energy_score', 'knn
 # %% ../nbs/00a_ood.ipynb #df77b44d
 import numpy as np
 
-# %% ../nbs/00a_ood.ipynb #4d2f06f1
+# %% ../nbs/00a_ood.ipynb #d900f551
 def softmax(z:np.ndarray)->np.ndarray: # Logits, one row per image
     "Numerically stable softmax of each row"
     e = np.exp(z - z.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)
 
+# %% ../nbs/00a_ood.ipynb #2ac898b3
 def l2norm(f:np.ndarray)->np.ndarray: # Features, one row per image
     "Each row scaled to unit length (zero rows stay zero)"
     return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
-def msp_score(logits, feats, st:dict)->np.ndarray:
+# %% ../nbs/00a_ood.ipynb #89777075
+def msp_score(logits:np.ndarray, # Logits, one row per image
+              feats:np.ndarray,  # Features (not used)
+              st:dict,           # OOD statistics: `T`
+             )->np.ndarray:
     "One minus the highest softmax probability of `logits / st['T']`"
     return 1 - softmax(logits / st.get('T', 1.)).max(1)
 
-def energy_score(logits, feats, st:dict)->np.ndarray:
+# %% ../nbs/00a_ood.ipynb #3e156673
+def energy_score(logits:np.ndarray, # Logits, one row per image
+                 feats:np.ndarray,  # Features (not used)
+                 st:dict,           # OOD statistics: `T`
+                )->np.ndarray:
     "Negative free energy `-T * logsumexp(logits / T)`: low for confident logits"
-    z = logits / st.get('T', 1.)
+    T = st.get('T', 1.)
+    z = logits / T
     m = z.max(1)
-    return -st.get('T', 1.) * (m + np.log(np.exp(z - m[:, None]).sum(1)))
+    return -T * (m + np.log(np.exp(z - m[:, None]).sum(1)))
 
-def knn_score(logits, feats, st:dict)->np.ndarray:
-    "One minus the cosine similarity to the `st['k']`-th nearest of the training features `st['bank']` (L2-normalised)"
+# %% ../nbs/00a_ood.ipynb #a773fafa
+def knn_score(logits:np.ndarray, # Logits (not used)
+              feats:np.ndarray,  # Features, one row per image
+              st:dict,           # OOD statistics: `bank` (L2-normalised training features) and `k`
+             )->np.ndarray:
+    "One minus the cosine similarity to the `st['k']`-th nearest of the training features `st['bank']`"
     f,bank = l2norm(np.asarray(feats, np.float32)),np.asarray(st['bank'], np.float32)
     # one image: numpy's own loop, as BLAS's threads would first wait out onnxruntime's spinning ones (~5 ms on 2 cores)
     sims = np.einsum('nd,kd->nk', f, bank) if len(f) == 1 else f @ bank.T
     k = min(int(st.get('k', 1)), sims.shape[1])
     return 1 - np.partition(sims, -k, axis=1)[:, -k]
 
-def mahalanobis_score(logits, feats, st:dict)->np.ndarray:
+# %% ../nbs/00a_ood.ipynb #f25c4520
+def mahalanobis_score(logits:np.ndarray, # Logits (not used)
+                      feats:np.ndarray,  # Features, one row per image
+                      st:dict,           # OOD statistics: `means` (one row per category) and `precision`
+                     )->np.ndarray:
     "Smallest squared Mahalanobis distance of the L2-normalised features to the category means `st['means']`"
     d = l2norm(feats)[:, None, :] - st['means'][None]
     return np.einsum('ncd,de,nce->nc', d, st['precision'], d).min(1)
 
+# %% ../nbs/00a_ood.ipynb #293b1f80
 def none_prob(logits:np.ndarray)->np.ndarray: # Logits whose last column is "none of these"
     "The probability of the last column, \"none of these\", learned from negative photos"
     return softmax(np.asarray(logits, np.float64))[:, -1]
 
-def knn_none_score(logits, feats, st:dict)->np.ndarray:
+# %% ../nbs/00a_ood.ipynb #f4f7204c
+def knn_none_score(logits:np.ndarray, # Logits, one row per image, the last one "none of these"
+                   feats:np.ndarray,  # Features, one row per image
+                   st:dict,           # OOD statistics: those of `knn_score`, `knn_scale` and `none_scale`
+                  )->np.ndarray:
     "`knn_score / st['knn_scale'] + none_prob / st['none_scale']`: far from every training photo, or like the negatives"
     return knn_score(logits, feats, st) / st['knn_scale'] + none_prob(logits) / st['none_scale']
 
-ood_methods = {'msp': msp_score, 'energy': energy_score, 'knn': knn_score, 'mahalanobis': mahalanobis_score, 'knn+none': knn_none_score}
+# %% ../nbs/00a_ood.ipynb #59d26356
+ood_methods = {'msp': msp_score, 'energy': energy_score, 'knn': knn_score, 'mahalanobis': mahalanobis_score,
+               'knn+none': knn_none_score}
 
-# %% ../nbs/00a_ood.ipynb #306cb4a9
+# %% ../nbs/00a_ood.ipynb #2c0f1af8
 def fit_temperature(logits:np.ndarray, # Held-out logits
                     y:np.ndarray,      # Their categories' indices
                    )->float:
@@ -62,7 +87,7 @@ def fit_temperature(logits:np.ndarray, # Held-out logits
     nll = [-np.log(np.maximum(softmax(logits / T)[np.arange(len(y)), y], 1e-300)).mean() for T in Ts]
     return float(Ts[int(np.argmin(nll))])
 
-# %% ../nbs/00a_ood.ipynb #b13eef0c
+# %% ../nbs/00a_ood.ipynb #2344ca4c
 def fit_ood(method:str,           # One of `ood_methods`
             train_feats,          # Features of the training photos
             train_y,              # Their categories' indices
@@ -88,7 +113,7 @@ def fit_ood(method:str,           # One of `ood_methods`
     params['threshold'] = float(np.quantile(s, keep)) if len(s) else None # no held-out photos: never `unknown`
     return params, arrays
 
-# %% ../nbs/00a_ood.ipynb #8000179d
+# %% ../nbs/00a_ood.ipynb #61dcddd5
 def decide(probs:np.ndarray,      # Probabilities, one row per image
            scores:np.ndarray,     # OOD scores, one per image
            categories:list,       # Category names, one per column of `probs`
@@ -96,36 +121,44 @@ def decide(probs:np.ndarray,      # Probabilities, one row per image
            unknown:str='unknown', # The word for "none of these"
            negative:str=None,     # A category of negative examples, which also means "none of these"
           )->list:                # One dict per image
-    "The answer per image: `label` (a category or `unknown`), `confidences`, `ood_score`, `threshold`, `unknown`"
+    "The answer per image: `label`, `confidence`, `unknown`, `ood_score`, `threshold`, `confidences`"
     res = []
     for p,s in zip(probs, scores):
-        out = (threshold is not None and bool(s > threshold)) or categories[int(np.argmax(p))] == negative
-        res.append(dict(label=unknown if out else categories[int(np.argmax(p))], unknown=out, ood_score=None if np.isnan(s) else float(s),
-                        threshold=threshold, confidences={categories[i]: float(p[i]) for i in np.argsort(-p)}))
+        top = categories[int(np.argmax(p))]
+        out = (threshold is not None and bool(s > threshold)) or top == negative
+        res.append(dict(label=unknown if out else top, confidence=float(np.max(p)), unknown=out,
+                        ood_score=None if np.isnan(s) else float(s), threshold=threshold,
+                        confidences={categories[i]: float(p[i]) for i in np.argsort(-p)}))
     return res
 
-# %% ../nbs/00a_ood.ipynb #76c960c1
-def answer_logits(logits:np.ndarray, # The head's logits, one row per image (a last "none of these" column if there are more than categories)
-                  feats:np.ndarray,  # The features, one row per image (None if there are none)
-                  categories:list,   # Category names
-                  st:dict,           # OOD statistics: `method`, `threshold` and the method's parameters and arrays; None for none
+# %% ../nbs/00a_ood.ipynb #71184a51
+def answer_logits(logits:np.ndarray,     # The head's logits, one row per image (a last "none of these" column may follow)
+                  feats:np.ndarray,      # The features, one row per image (None if there are none)
+                  categories:list,       # Category names
+                  st:dict,               # OOD statistics: `method`, `threshold` and the method's parameters; None: none
                   unknown:str='unknown', # The word for "none of these"
-                  negative:str=None, # A category of negative examples, which also means "none of these"
-                 )->list:            # One dict per image, as `decide` gives
+                  negative:str=None,     # A category of negative examples, which also means "none of these"
+                 )->list:                # One dict per image, as `decide` gives
     "The answers for a batch of logits and features: the categories' probabilities, the OOD score, `decide`"
     logits = np.asarray(logits, np.float64)
     usable = st and st.get('method') in ood_methods and (feats is not None or st['method'] in ('msp', 'energy'))
     scores = ood_methods[st['method']](logits, feats, st) if usable else np.full(len(logits), np.nan)
-    return decide(softmax(logits[:, :len(categories)]), scores, categories, st.get('threshold') if usable else None, unknown, negative)
+    threshold = st.get('threshold') if usable else None
+    return decide(softmax(logits[:, :len(categories)]), scores, categories, threshold, unknown, negative)
 
-# %% ../nbs/00a_ood.ipynb #1c6dadbd
+# %% ../nbs/00a_ood.ipynb #ed64eda6
 def auroc(s_in:np.ndarray, # Scores of in-distribution photos
           s_out:np.ndarray # Scores of out-of-distribution photos
          )->float:
     "Area under the ROC curve for telling `s_out` (positives) from `s_in` by score (ties count half)"
     s_in,s_out = np.asarray(s_in),np.asarray(s_out)
-    return float(((s_out[:, None] > s_in[None]).sum() + 0.5*(s_out[:, None] == s_in[None]).sum()) / (len(s_in)*len(s_out)))
+    wins,ties = (s_out[:, None] > s_in[None]).sum(),(s_out[:, None] == s_in[None]).sum()
+    return float((wins + 0.5*ties) / (len(s_in)*len(s_out)))
 
-def tnr_at_tpr(s_in, s_out, tpr:float=0.95)->float:
+# %% ../nbs/00a_ood.ipynb #6effc730
+def tnr_at_tpr(s_in:np.ndarray,  # Scores of in-distribution photos
+               s_out:np.ndarray, # Scores of out-of-distribution photos
+               tpr:float=0.95,   # Share of `s_in` the threshold keeps
+              )->float:
     "Share of `s_out` above the threshold that keeps `tpr` of `s_in`"
     return float(np.mean(np.asarray(s_out) > np.quantile(s_in, tpr)))
