@@ -132,7 +132,7 @@ def decide(probs:np.ndarray,      # Probabilities, one row per image
     return res
 
 # %% ../nbs/00a_ood.ipynb #71184a51
-def answer_logits(logits:np.ndarray,     # The head's logits, one row per image (a last "none of these" column may follow)
+def answer_logits(logits:np.ndarray,     # The head's logits, one row per image, maybe a last "none of these" one
                   feats:np.ndarray,      # The features, one row per image (None if there are none)
                   categories:list,       # Category names
                   st:dict,               # OOD statistics: `method`, `threshold` and the method's parameters; None: none
