@@ -1,4 +1,4 @@
-"""The service's data directory: one SQLite database and content-named files, every SQL statement a named function, written so that a crash loses nothing.
+"""The service's data directory: an SQLite database and content-named files, each SQL statement a named method
 
 Docs: https://imgcls.github.io/imgcls/storage.html.md"""
 
@@ -18,14 +18,19 @@ from .core import atomic_write, utc_now
 # %% ../nbs/04a_storage.ipynb #846e491d
 schema_version = 2
 _schema = """
-create table if not exists functions(id integer primary key, name text not null, labels text not null, unknown text not null,
+create table if not exists functions(id integer primary key, name text not null, labels text not null,
+  unknown text not null,
   public integer not null, retrain_every integer not null, new_labels integer not null default 0, created text not null,
   train_state text not null default 'idle', train_status text);
-create table if not exists samples(id integer primary key, function_id integer not null references functions(id) on delete cascade,
-  sha1 text not null, name text, label text, feats blob not null, skipped integer not null default 0, created text not null,
+create table if not exists samples(id integer primary key,
+  function_id integer not null references functions(id) on delete cascade,
+  sha1 text not null, name text, label text, feats blob not null, skipped integer not null default 0,
+    created text not null,
   unique(function_id, sha1));
-create table if not exists tokens(sha text primary key, function_id integer not null references functions(id) on delete cascade);
-create table if not exists models(id integer primary key, function_id integer not null references functions(id) on delete cascade,
+create table if not exists tokens(sha text primary key,
+  function_id integer not null references functions(id) on delete cascade);
+create table if not exists models(id integer primary key,
+  function_id integer not null references functions(id) on delete cascade,
   dir text not null, metrics text not null, state text not null, created text not null);
 create index if not exists samples_by_function on samples(function_id, label);
 create index if not exists models_by_function on models(function_id, state);
@@ -42,16 +47,20 @@ def _migrate_v1(db):
     _script(db, """
     alter table functions add column train_state text not null default 'idle';
     alter table functions add column train_status text;
-    create table samples2(id integer primary key, function_id integer not null references functions(id) on delete cascade,
-      sha1 text not null, name text, label text, feats blob not null, skipped integer not null default 0, created text not null,
+    create table samples2(id integer primary key,
+      function_id integer not null references functions(id) on delete cascade,
+      sha1 text not null, name text, label text, feats blob not null, skipped integer not null default 0,
+        created text not null,
       unique(function_id, sha1));
     insert into samples2(id, function_id, sha1, name, label, feats, created)
       select min(id), function_id, sha1, name,
-             (select s2.label from samples s2 where s2.function_id = s.function_id and s2.sha1 = s.sha1 and s2.label is not null order by s2.id desc limit 1),
+             (select s2.label from samples s2 where s2.function_id = s.function_id and s2.sha1 = s.sha1 and s2.label
+               is not null order by s2.id desc limit 1),
              feats, min(created) from samples s group by function_id, sha1;
     drop table samples;
     alter table samples2 rename to samples;
-    create table models2(id integer primary key, function_id integer not null references functions(id) on delete cascade,
+    create table models2(id integer primary key,
+      function_id integer not null references functions(id) on delete cascade,
       dir text not null, metrics text not null, state text not null, created text not null);
     insert into models2 select id, function_id, file, metrics, 'legacy', created from models;
     update functions set train_state = 'pending' where id in (select function_id from models);
@@ -164,13 +173,16 @@ def token_hash(tok:str)->str:
     "What the store keeps of a token"
     return __import__('hashlib').sha256(tok.encode()).hexdigest()
 
-def _function(r)->dict: return dict(r, labels=json.loads(r['labels']), public=bool(r['public']), train_status=json.loads(r['train_status'] or 'null'))
+def _function(r)->dict:
+    return dict(r, labels=json.loads(r['labels']), public=bool(r['public']),
+                train_status=json.loads(r['train_status'] or 'null'))
 
 @patch
 def create_function(self:Store, name:str, labels:list, unknown:str, public:bool, retrain_every:int, token:str)->int:
     "Insert a function with its first token; its id"
     with self.tx() as db:
-        fid = db.execute('insert into functions(name, labels, unknown, public, retrain_every, created) values (?,?,?,?,?,?)',
+        fid = db.execute('insert into functions(name, labels, unknown, public, retrain_every, created) '
+                         'values (?,?,?,?,?,?)',
                          (name, json.dumps(labels), unknown, int(public), retrain_every, utc_now())).lastrowid
         db.execute('insert into tokens(sha, function_id) values (?,?)', (token_hash(token), fid))
     return fid
@@ -204,10 +216,11 @@ def upsert_samples(self:Store, fid:int, rows:list, label:str=None)->list:
             ids.append(db.execute('select id from samples where function_id=? and sha1=?', (fid, sha)).fetchone()[0])
         return ids
 
-def _sample(r)->dict: return dict(id=r['id'], name=r['name'], label=r['label'], sha1=r['sha1'], skipped=r['skipped'], created=r['created'])
+def _sample(r)->dict: return {k: r[k] for k in ('id', 'name', 'label', 'sha1', 'skipped', 'created')}
 
 @patch
-def samples(self:Store, fid:int, label:str=None, unlabelled:bool=False, limit:int=100, offset:int=0, ids:list=None)->list:
+def samples(self:Store, fid:int, label:str=None, unlabelled:bool=False, limit:int=100, offset:int=0,
+            ids:list=None)->list:
     "Samples of function `fid` as dicts, by id: all, those with `label`, the unlabelled ones, or those in `ids`"
     sql,args = 'select * from samples where function_id=?',[fid]
     if label is not None: sql += ' and label=?'; args.append(label)
@@ -231,12 +244,15 @@ def counts(self:Store, fid:int)->dict:
 @patch
 def set_label(self:Store, fid:int, sid:int, label:str|None)->bool:
     "Give sample `sid` of `fid` the `label` (None: unlabelled); whether it exists"
-    with self.tx() as db: return db.execute('update samples set label=?, skipped=0 where id=? and function_id=?', (label, sid, fid)).rowcount > 0
+    with self.tx() as db:
+        sql = 'update samples set label=?, skipped=0 where id=? and function_id=?'
+        return db.execute(sql, (label, sid, fid)).rowcount > 0
 
 @patch
 def skip(self:Store, fid:int, sid:int)->bool:
     "Put unlabelled sample `sid` of `fid` behind the others in the labelling queue; whether it exists"
-    with self.tx() as db: return db.execute('update samples set skipped=skipped+1 where id=? and function_id=?', (sid, fid)).rowcount > 0
+    with self.tx() as db:
+        return db.execute('update samples set skipped=skipped+1 where id=? and function_id=?', (sid, fid)).rowcount > 0
 
 @patch
 def delete_sample(self:Store, fid:int, sid:int)->str|None:
@@ -248,7 +264,8 @@ def delete_sample(self:Store, fid:int, sid:int)->str|None:
         return None if db.execute('select 1 from samples where sha1=?', (r['sha1'],)).fetchone() else r['sha1']
 
 def _with_feats(rows)->tuple:
-    return [_sample(r) for r in rows],(np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32))
+    X = np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+    return [_sample(r) for r in rows],X
 
 @patch
 def labelled(self:Store, fid:int)->tuple:
@@ -258,14 +275,15 @@ def labelled(self:Store, fid:int)->tuple:
 @patch
 def unlabelled(self:Store, fid:int)->tuple:
     "(samples, features) of the unlabelled samples of `fid`, those skipped least often first, then by id"
-    return _with_feats(self._query('select * from samples where function_id=? and label is null order by skipped, id', fid))
+    return _with_feats(self._query('select * from samples where function_id=? and label is null order by skipped, id',
+                                   fid))
 
 # %% ../nbs/04a_storage.ipynb #74659969
-def _model(r)->dict: return dict(id=r['id'], dir=r['dir'], state=r['state'], created=r['created'], metrics=json.loads(r['metrics']))
+def _model(r)->dict: return dict({k: r[k] for k in ('id', 'dir', 'state', 'created')}, metrics=json.loads(r['metrics']))
 
 @patch
 def add_model(self:Store, fid:int, rel:str, metrics:dict, active:bool)->int:
-    "Record the bundle at `path/rel` as a model of `fid`, active if `active` (the active one retires) or else rejected; its id"
+    "Record the bundle at `rel` as a model of `fid`: active if `active` (the active one retires), else rejected; its id"
     with self.tx() as db:
         if active: db.execute("update models set state='retired' where function_id=? and state='active'", (fid,))
         return db.execute('insert into models(function_id, dir, metrics, state, created) values (?,?,?,?,?)',
@@ -286,12 +304,13 @@ def models(self:Store, fid:int)->list:
 def set_model_state(self:Store, fid:int, mid:int, state:str):
     "Set model `mid`'s state: 'active' (the active one retires), 'retired', 'rejected' or 'broken'"
     with self.tx() as db:
-        if state == 'active': db.execute("update models set state='retired' where function_id=? and state='active'", (fid,))
+        if state == 'active':
+            db.execute("update models set state='retired' where function_id=? and state='active'", (fid,))
         db.execute('update models set state=? where id=? and function_id=?', (state, mid, fid))
 
 @patch
 def prunable(self:Store, fid:int, keep:int=3)->list:
-    "Models of `fid` that are not active, not among the `keep` newest of the others, and not the newest retired one (the fallback)"
+    "Models of `fid` neither active, nor among the `keep` newest others, nor the newest retired one (the fallback)"
     rest = [m for m in self.models(fid) if m['state'] != 'active']
     fallback = next((m['id'] for m in rest if m['state'] == 'retired'), None)
     return [m for m in rest[keep:] if m['id'] != fallback]
@@ -307,12 +326,14 @@ def set_training(self:Store, fid:int, state:str, status:dict=None):
     "Set the training state of `fid` (idle, pending, running) and, if given, the last training's status"
     with self.tx() as db:
         if status is None: db.execute('update functions set train_state=? where id=?', (state, fid))
-        else: db.execute('update functions set train_state=?, train_status=? where id=?', (state, json.dumps(status), fid))
+        else: db.execute('update functions set train_state=?, train_status=? where id=?',
+                         (state, json.dumps(status), fid))
 
 @patch
 def unfinished_trainings(self:Store)->list:
     "Ids of the functions whose training was asked for or running (e.g. when the service was killed)"
-    return [r[0] for r in self._query("select id from functions where train_state in ('pending', 'running') order by id")]
+    sql = "select id from functions where train_state in ('pending', 'running') order by id"
+    return [r[0] for r in self._query(sql)]
 
 @patch
 def count_labels(self:Store, fid:int, n:int)->int:
