@@ -1,4 +1,4 @@
-"""The service's Gradio labelling UI: label the photos the service most wants labelled, say "none of these" or skip, look at the accuracy, try the model.
+"""The service's Gradio labelling UI: label what the service most wants labelled, look at the accuracy, try it
 
 Docs: https://imgcls.github.io/imgcls/labelui.html.md"""
 
@@ -68,9 +68,12 @@ def make_ui(svc:Service,        # The service
     "The Gradio labelling UI of `svc`"
     import gradio as gr
     def show(state):
-        btns = [gr.Button(value=f"{i+1}: {l}" if i < 9 else l, visible=True) for i,l in enumerate(state['labels'][:max_labels])]
-        return [state['info'], state['recall'], gr.Dataframe(value=state['confusion'], headers=['actual', *state['labels']]),
-                state['sample'], state['image'], gr.Button(value=f"0: none of these ({state['unknown']})", visible=True),
+        btns = [gr.Button(value=f"{i+1}: {l}" if i < 9 else l, visible=True)
+                for i,l in enumerate(state['labels'][:max_labels])]
+        cm = gr.Dataframe(value=state['confusion'], headers=['actual', *state['labels']])
+        return [state['info'], state['recall'], cm,
+                state['sample'], state['image'], gr.Button(value=f"0: none of these ({state['unknown']})",
+                                                           visible=True),
                 gr.Button(visible=True), *btns, *[gr.Button(visible=False)] * (max_labels - len(btns))]
     def guarded(f, *args, **kw):
         try: return show(f(svc, *args, **kw))
@@ -102,7 +105,8 @@ def make_ui(svc:Service,        # The service
             ans,raw = gr.Label(label='answer'),gr.JSON(label='answer with the OOD score')
         outs,ins = [info, bars, cm, sid, photo, none, skip, *btns],[fid, tok, sid]
         go.click(lambda f, t: guarded(ui_state, f, t), [fid, tok], outs, api_visibility='private')
-        for i,b in enumerate(btns): b.click(lambda f, t, s, i=i: label_i(f, t, s, i), ins, outs, api_visibility='private')
+        for i,b in enumerate(btns):
+            b.click(lambda f, t, s, i=i: label_i(f, t, s, i), ins, outs, api_visibility='private')
         none.click(none_of_these, ins, outs, api_visibility='private')
         skip.click(lambda f, t, s: guarded(ui_answer, f, t, s, skip=True), ins, outs, api_visibility='private')
         img.upload(tried, [fid, tok, img], [ans, raw], api_visibility='private')

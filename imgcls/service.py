@@ -1,4 +1,4 @@
-"""The core of the self-hosted classification service: functions, samples, answers, labelling, background retraining and promotion, with the limits that protect a server. No HTTP here.
+"""The self-hosted classification service's core: functions, samples, answers, labelling, retraining; no HTTP
 
 Docs: https://imgcls.github.io/imgcls/service.html.md"""
 
@@ -45,7 +45,7 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
                  shipped:np.ndarray=None, # Features of the negative photos shipped with imgcls, e.g. `negative_bank()`
                 )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able)
-    "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on its out-of-fold predictions"
+    "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on out-of-fold predictions"
     y = np.asarray(y, dtype=object)
     neg = y == unknown
     few = "training needs at least 2 labelled photos in each of at least 2 labels"
@@ -79,13 +79,14 @@ class Service:
                  rate:float=50.,            # Requests a second allowed per token (or per address without one)
                  burst:int=100,             # Requests allowed at once before the rate applies
                 ):
-        store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models,admin_token,rate,burst')
+        store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models')
+        store_attr('admin_token,rate,burst')
         self.store = Store(data_dir)
         self.workers = workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.backbone = Classifier(default_bundle(), threads=threads) # its `features` output is the backbone's
         m = self.backbone.meta
-        self.shipped = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # "none of these"
+        self.shipped = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
         self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
@@ -359,7 +360,7 @@ def _train_loop(self:Service, fid:int):
                 except Exception: more = False
                 if not more:
                     try: self.store.set_training(fid, 'idle', res)
-                    except Exception as e: log.error("function %s: could not record the end of its training (%s)", fid, e)
+                    except Exception as e: log.error("function %s: could not record its training's end (%s)", fid, e)
                     return
 
 # %% ../nbs/04b_service.ipynb #f7e9182b
