@@ -1,4 +1,4 @@
-"""The service over HTTP: thin FastAPI routes over `imgcls.service`, bearer tokens as a dependency, limits before parsing, one place mapping errors to statuses, documentation that works offline.
+"""The service over HTTP: thin FastAPI routes over `imgcls.service`, errors mapped in one place, docs that work offline
 
 Docs: https://imgcls.github.io/imgcls/api.html.md"""
 
@@ -89,7 +89,8 @@ class BodyLimit:
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         cl = dict(scope['headers']).get(b'content-length', b'0')
         msg = f"the request body is larger than the {self.max_bytes} bytes accepted"
-        if not cl.isdigit() or int(cl) > self.max_bytes: return await JSONResponse({'detail': msg}, 413)(scope, receive, send)
+        if not cl.isdigit() or int(cl) > self.max_bytes:
+            return await JSONResponse({'detail': msg}, 413)(scope, receive, send)
         seen = 0
         async def counted():
             nonlocal seen
@@ -137,9 +138,11 @@ async def read_upload(request:Request, label:bool=False)->tuple:
     except HTTPException as e: raise (TooLarge if 'Too many' in str(e.detail) else ValueError)(str(e.detail)) from None
     extra = set(form.keys()) - {'files', *(['label'] if label else [])}
     if extra:
-        raise ValueError(f"unexpected fields: {', '.join(sorted(extra))[:200]}; send 'files'" + (" and 'label'" if label else ''))
+        send = "'files'" + (" and 'label'" if label else '')
+        raise ValueError(f"unexpected fields: {', '.join(sorted(extra))[:200]}; send {send}")
     files = form.getlist('files')
-    if any(isinstance(f, str) for f in files): raise ValueError("'files' must be files (multipart parts with a filename)")
+    if any(isinstance(f, str) for f in files):
+        raise ValueError("'files' must be files (multipart parts with a filename)")
     label = form.get('label')
     if label is not None and not isinstance(label, str): raise ValueError("'label' must be a text field")
     data = [(_name(f), await f.read(svc.max_bytes + 1)) for f in files] # one byte past the limit: enough to refuse
@@ -216,7 +219,8 @@ class LabelAccuracy(BaseModel):
     recall: float|None; n: int
 
 class AccuracyOut(BaseModel):
-    accuracy: float; folds: int; n_labels: int; n_negatives: int = 0; labels: list[str]; confusion_matrix: list[list[int]]
+    accuracy: float; folds: int; n_labels: int; n_negatives: int = 0; labels: list[str]
+    confusion_matrix: list[list[int]]
     per_label: dict[str, LabelAccuracy]
 
 # %% ../nbs/04d_api.ipynb #6d00a471
@@ -241,7 +245,8 @@ def new_token(request:Request, fn=Depends(opened)):
     return dict(token=_svc(request).new_token(fn['id']))
 
 # %% ../nbs/04d_api.ipynb #2f9f7369
-@router.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut], responses=errors(400, 401, 403, 404, 413, 415), openapi_extra=_upload_schema(True))
+@router.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut],
+             responses=errors(400, 401, 403, 404, 413, 415), openapi_extra=_upload_schema(True))
 async def add_samples(request:Request, fn=Depends(opened)):
     "Upload one or more photos, optionally all with one label; the same photo again is the same sample (relabelled)"
     files,label = await read_upload(request, label=True)
@@ -249,7 +254,8 @@ async def add_samples(request:Request, fn=Depends(opened)):
 
 # %% ../nbs/04d_api.ipynb #96170f38
 @router.get('/functions/{fid}/samples', response_model=list[SampleOut], responses=errors(401, 403, 404))
-def list_samples(request:Request, fn=Depends(opened), label:Annotated[str|None, Query(max_length=100)]=None, unlabelled:bool=False,
+def list_samples(request:Request, fn=Depends(opened), label:Annotated[str|None, Query(max_length=100)]=None,
+                 unlabelled:bool=False,
                  limit:Annotated[int, Query(ge=1, le=1000)]=100, offset:Annotated[int, Query(ge=0, le=2**53)]=0):
     "Samples, optionally only those with `label` or only the unlabelled ones"
     return _svc(request).samples(fn['id'], label, unlabelled, limit, offset)
@@ -267,7 +273,8 @@ def skip(sid:SampleId, request:Request, fn=Depends(opened)):
     return _svc(request).skip(fn['id'], sid)
 
 # %% ../nbs/04d_api.ipynb #6f8c67f1
-@router.delete('/functions/{fid}/samples/{sid}', status_code=204, response_class=Response, responses=errors(401, 403, 404))
+@router.delete('/functions/{fid}/samples/{sid}', status_code=204, response_class=Response,
+               responses=errors(401, 403, 404))
 def delete_sample(sid:SampleId, request:Request, fn=Depends(opened)):
     "Delete a sample, and its photo when no other sample uses it"
     _svc(request).delete_sample(fn['id'], sid)
@@ -292,11 +299,14 @@ def accuracy(request:Request, fn=Depends(opened)):
     return _svc(request).metrics(fn['id'])
 
 # %% ../nbs/04d_api.ipynb #b9bbed7a
-@router.post('/functions/{fid}/invoke', response_model=list[AnswerOut], responses=errors(400, 401, 403, 404, 409, 413, 415), openapi_extra=_upload_schema(False))
+@router.post('/functions/{fid}/invoke', response_model=list[AnswerOut],
+             responses=errors(400, 401, 403, 404, 409, 413, 415),
+             openapi_extra=_upload_schema(False))
 async def invoke(request:Request, fn=Depends(invokable), tok:str|None=Depends(token), store:bool=True):
-    "Classify one or more photos; with `store` (the default) and a token, each is kept as a sample, so that it can be labelled later"
+    "Classify one or more photos; with `store` (the default) and a token, each is kept as a sample, to label later"
     files,_ = await read_upload(request)
-    return await heavy(request, _svc(request).invoke, fn['id'], files, store and tok is not None) # anonymous calls of public functions store nothing
+    keep = store and tok is not None # anonymous calls of public functions store nothing
+    return await heavy(request, _svc(request).invoke, fn['id'], files, keep)
 
 # %% ../nbs/04d_api.ipynb #5e151afc
 @router.get('/functions/{fid}/next', response_model=NextOut, responses=errors(401, 403, 404))
@@ -305,12 +315,15 @@ async def label_next(request:Request, fn=Depends(opened), limit:Annotated[int, Q
     return await heavy(request, _svc(request).label_next, fn['id'], limit)
 
 # %% ../nbs/04d_api.ipynb #562eeb64
-@router.get('/functions/{fid}/bundle', response_class=Response, responses={200: {'content': {'application/zip': {'schema': dict(type='string', format='binary')}},
-         'description': 'The bundle folder, zipped'}, **errors(401, 403, 404, 409)})
+_zip = {'content': {'application/zip': {'schema': dict(type='string', format='binary')}},
+        'description': 'The bundle folder, zipped'}
+
+@router.get('/functions/{fid}/bundle', response_class=Response, responses={200: _zip, **errors(401, 403, 404, 409)})
 async def bundle(request:Request, fn=Depends(opened)):
     "The active model as a standard model bundle (zip): serve it with `imgcls serve --model`, `Classifier` or a Space"
     z = await heavy(request, _svc(request).bundle_zip, fn['id'])
-    return Response(z, media_type='application/zip', headers={'Content-Disposition': f'attachment; filename="imgcls-function-{fn["id"]}.zip"'})
+    name = f'imgcls-function-{fn["id"]}.zip'
+    return Response(z, media_type='application/zip', headers={'Content-Disposition': f'attachment; filename="{name}"'})
 
 # %% ../nbs/04d_api.ipynb #151e1cf0
 @router.get('/', include_in_schema=False)
@@ -326,7 +339,8 @@ def make_service(data_dir:_Path,           # Data directory (created if missing)
     from imgcls import __version__
     svc = Service(data_dir, **kwargs)
     app = FastAPIOffline(title='imgcls service', version=__version__,
-                         description='Self-hosted image classification functions: upload, label, train, invoke. Errors are `{"detail": "..."}`.')
+                         description='Self-hosted image classification functions: upload, label, train, invoke. '
+                                     'Errors are `{"detail": "..."}`.')
     app.state.svc = svc
     for cls in {c for c,_ in error_statuses}: app.add_exception_handler(cls, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -97,7 +97,7 @@ class Service:
 def resume(self:Service):
     "Clean up after a crash and restart the trainings that were asked for or running"
     gone = self.store.remove_orphans()
-    if gone: log.warning("removed %d files a crash left behind", len(gone))
+    if gone: log.warning("removed what a crash left behind: %d files or folders", len(gone))
     for fid in self.store.unfinished_trainings(): self.train(fid)
 
 # %% ../nbs/04b_service.ipynb #b2ee4bf6
