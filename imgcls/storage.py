@@ -8,7 +8,7 @@ Docs: https://imgcls.github.io/imgcls/storage.html.md"""
 __all__ = ['schema_version', 'Unavailable', 'Store', 'token_hash']
 
 # %% ../nbs/04a_storage.ipynb #59af3e15
-import json, os, secrets, shutil, sqlite3, threading
+import hashlib, json, os, secrets, shutil, sqlite3, threading
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -171,8 +171,9 @@ def remove_model(self:Store, rel:str):
 # %% ../nbs/04a_storage.ipynb #983e95a4
 def token_hash(tok:str)->str:
     "What the store keeps of a token"
-    return __import__('hashlib').sha256(tok.encode()).hexdigest()
+    return hashlib.sha256(tok.encode()).hexdigest()
 
+# %% ../nbs/04a_storage.ipynb #b8e025da
 def _function(r)->dict:
     return dict(r, labels=json.loads(r['labels']), public=bool(r['public']),
                 train_status=json.loads(r['train_status'] or 'null'))
@@ -187,17 +188,20 @@ def create_function(self:Store, name:str, labels:list, unknown:str, public:bool,
         db.execute('insert into tokens(sha, function_id) values (?,?)', (token_hash(token), fid))
     return fid
 
+# %% ../nbs/04a_storage.ipynb #3cd0695c
 @patch
 def function(self:Store, fid:int)->dict|None:
     "Function `fid` as a dict (labels a list), or None"
     r = self._query('select * from functions where id=?', fid)
     return _function(r[0]) if r else None
 
+# %% ../nbs/04a_storage.ipynb #20ffb525
 @patch
 def add_token(self:Store, fid:int, token:str):
     "Another token for function `fid`"
     with self.tx() as db: db.execute('insert into tokens(sha, function_id) values (?,?)', (token_hash(token), fid))
 
+# %% ../nbs/04a_storage.ipynb #b348d6ec
 @patch
 def token_opens(self:Store, fid:int, token:str)->bool:
     "Whether `token` is one of function `fid`'s"
@@ -216,6 +220,7 @@ def upsert_samples(self:Store, fid:int, rows:list, label:str=None)->list:
             ids.append(db.execute('select id from samples where function_id=? and sha1=?', (fid, sha)).fetchone()[0])
         return ids
 
+# %% ../nbs/04a_storage.ipynb #b4334686
 def _sample(r)->dict: return {k: r[k] for k in ('id', 'name', 'label', 'sha1', 'skipped', 'created')}
 
 @patch
@@ -228,12 +233,14 @@ def samples(self:Store, fid:int, label:str=None, unlabelled:bool=False, limit:in
     if ids is not None: sql += f' and id in ({",".join("?" * len(ids))})'; args += list(ids)
     return [_sample(r) for r in self._query(sql + ' order by id limit ? offset ?', *args, limit, offset)]
 
+# %% ../nbs/04a_storage.ipynb #62b6fed6
 @patch
 def sample(self:Store, fid:int, sid:int)->dict|None:
     "Sample `sid` of function `fid`, or None"
     r = self.samples(fid, ids=[sid], limit=1)
     return r[0] if r else None
 
+# %% ../nbs/04a_storage.ipynb #cd4486bf
 @patch
 def counts(self:Store, fid:int)->dict:
     "Numbers of samples of function `fid`: all of them, and the labelled ones"
@@ -248,12 +255,14 @@ def set_label(self:Store, fid:int, sid:int, label:str|None)->bool:
         sql = 'update samples set label=?, skipped=0 where id=? and function_id=?'
         return db.execute(sql, (label, sid, fid)).rowcount > 0
 
+# %% ../nbs/04a_storage.ipynb #747273f7
 @patch
 def skip(self:Store, fid:int, sid:int)->bool:
     "Put unlabelled sample `sid` of `fid` behind the others in the labelling queue; whether it exists"
     with self.tx() as db:
         return db.execute('update samples set skipped=skipped+1 where id=? and function_id=?', (sid, fid)).rowcount > 0
 
+# %% ../nbs/04a_storage.ipynb #fdfb5686
 @patch
 def delete_sample(self:Store, fid:int, sid:int)->str|None:
     "Delete sample `sid` of `fid`; the SHA-1 of its photo if no other sample uses it"
@@ -263,6 +272,7 @@ def delete_sample(self:Store, fid:int, sid:int)->str|None:
         db.execute('delete from samples where id=?', (sid,))
         return None if db.execute('select 1 from samples where sha1=?', (r['sha1'],)).fetchone() else r['sha1']
 
+# %% ../nbs/04a_storage.ipynb #04324166
 def _with_feats(rows)->tuple:
     X = np.stack([np.frombuffer(r['feats'], np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
     return [_sample(r) for r in rows],X
@@ -272,6 +282,7 @@ def labelled(self:Store, fid:int)->tuple:
     "(samples, features) of the labelled samples of `fid`, by id"
     return _with_feats(self._query('select * from samples where function_id=? and label is not null order by id', fid))
 
+# %% ../nbs/04a_storage.ipynb #db2c4584
 @patch
 def unlabelled(self:Store, fid:int)->tuple:
     "(samples, features) of the unlabelled samples of `fid`, those skipped least often first, then by id"
@@ -289,17 +300,20 @@ def add_model(self:Store, fid:int, rel:str, metrics:dict, active:bool)->int:
         return db.execute('insert into models(function_id, dir, metrics, state, created) values (?,?,?,?,?)',
                           (fid, rel, json.dumps(metrics), 'active' if active else 'rejected', utc_now())).lastrowid
 
+# %% ../nbs/04a_storage.ipynb #a3c26cda
 @patch
 def active_model(self:Store, fid:int)->dict|None:
     "The active model of `fid`, or None"
     r = self._query("select * from models where function_id=? and state='active'", fid)
     return _model(r[0]) if r else None
 
+# %% ../nbs/04a_storage.ipynb #cfde747e
 @patch
 def models(self:Store, fid:int)->list:
     "Every model of `fid`, newest first"
     return [_model(r) for r in self._query('select * from models where function_id=? order by id desc', fid)]
 
+# %% ../nbs/04a_storage.ipynb #bbab8a27
 @patch
 def set_model_state(self:Store, fid:int, mid:int, state:str):
     "Set model `mid`'s state: 'active' (the active one retires), 'retired', 'rejected' or 'broken'"
@@ -308,6 +322,7 @@ def set_model_state(self:Store, fid:int, mid:int, state:str):
             db.execute("update models set state='retired' where function_id=? and state='active'", (fid,))
         db.execute('update models set state=? where id=? and function_id=?', (state, mid, fid))
 
+# %% ../nbs/04a_storage.ipynb #58a3d15f
 @patch
 def prunable(self:Store, fid:int, keep:int=3)->list:
     "Models of `fid` neither active, nor among the `keep` newest others, nor the newest retired one (the fallback)"
@@ -315,6 +330,7 @@ def prunable(self:Store, fid:int, keep:int=3)->list:
     fallback = next((m['id'] for m in rest if m['state'] == 'retired'), None)
     return [m for m in rest[keep:] if m['id'] != fallback]
 
+# %% ../nbs/04a_storage.ipynb #2a02deb2
 @patch
 def drop_models(self:Store, fid:int, mids:list):
     "Delete the rows of models `mids` of `fid`"
@@ -329,12 +345,14 @@ def set_training(self:Store, fid:int, state:str, status:dict=None):
         else: db.execute('update functions set train_state=?, train_status=? where id=?',
                          (state, json.dumps(status), fid))
 
+# %% ../nbs/04a_storage.ipynb #2b0d32a0
 @patch
 def unfinished_trainings(self:Store)->list:
     "Ids of the functions whose training was asked for or running (e.g. when the service was killed)"
     sql = "select id from functions where train_state in ('pending', 'running') order by id"
     return [r[0] for r in self._query(sql)]
 
+# %% ../nbs/04a_storage.ipynb #afba9d5f
 @patch
 def count_labels(self:Store, fid:int, n:int)->int:
     "Add `n` to the new labels counted for `fid` since its last training; the count"
@@ -342,6 +360,7 @@ def count_labels(self:Store, fid:int, n:int)->int:
         db.execute('update functions set new_labels=new_labels+? where id=?', (n, fid))
         return db.execute('select new_labels from functions where id=?', (fid,)).fetchone()[0]
 
+# %% ../nbs/04a_storage.ipynb #f5568105
 @patch
 def reset_labels(self:Store, fid:int):
     "Start counting new labels of `fid` from zero"
