@@ -21,19 +21,24 @@ from .storage import Store, Unavailable, token_hash
 class Unauthorized(PermissionError):
     "A request without the token it needs"
 
+# %% ../nbs/04b_service.ipynb #a4da578b
 class Forbidden(PermissionError):
     "A token that does not give access to what was asked"
 
+# %% ../nbs/04b_service.ipynb #d7822e69
 class NoModel(RuntimeError):
     "A function that has no model to answer with yet"
 
+# %% ../nbs/04b_service.ipynb #7db9e184
 class TooLarge(ValueError):
     "A request over one of the service's limits (files per request, bytes per file)"
 
+# %% ../nbs/04b_service.ipynb #96b34a70
 class RateLimited(RuntimeError):
     "Too many requests with one token; `retry_after` says in how many seconds to try again"
     def __init__(self, msg:str, retry_after:float): super().__init__(msg); self.retry_after = retry_after
 
+# %% ../nbs/04b_service.ipynb #445a74da
 log = logging.getLogger('imgcls.service')
 
 # %% ../nbs/04b_service.ipynb #2e8d98f1
