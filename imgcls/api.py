@@ -1,4 +1,4 @@
-"""The service over HTTP: thin FastAPI routes over `imgcls.service`, bearer tokens as a dependency, limits before parsing, one place mapping errors to statuses, documentation that works offline.
+"""The service over HTTP: thin FastAPI routes over `imgcls.service`, errors mapped in one place, docs that work offline
 
 Docs: https://imgcls.github.io/imgcls/api.html.md"""
 
@@ -13,7 +13,7 @@ __all__ = ['error_statuses', 'bearer', 'FunctionId', 'SampleId', 'Label', 'route
            'bundle', 'home', 'make_service']
 
 # %% ../nbs/04d_api.ipynb #8dc52ad2
-import re, sqlite3
+import re
 from functools import partial
 from pathlib import Path as _Path
 from typing import Annotated
@@ -27,45 +27,54 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException
 from fastcore.meta import delegates
 from .core import ImageError, ImageTooLarge
-from .storage import token_hash
-from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited
+from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited, Unavailable
 
 # %% ../nbs/04d_api.ipynb #719d54b6
-error_statuses = [(Unauthorized, 401), (Forbidden, 403), (LookupError, 404), (NoModel, 409), (ImageTooLarge, 413), (TooLarge, 413),
-                  (ImageError, 415), (ValueError, 422), (RateLimited, 429), (sqlite3.Error, 503), (OSError, 503)]
+error_statuses = [(Unauthorized, 401), (Forbidden, 403), (LookupError, 404), (NoModel, 409), (ImageTooLarge, 413),
+                  (TooLarge, 413), (ImageError, 415), (ValueError, 422), (RateLimited, 429), (Unavailable, 503),
+                  (OSError, 503)]
 
 def error_status(e:Exception)->tuple: # An error the service raised
     "(status, message) for the service's error `e`"
-    st = next((s for cls,s in error_statuses if isinstance(e, cls)), 500)
-    return st,("the data directory cannot be written or read (a full disk, or read-only files)" if st == 503 else str(e))
+    status = next((s for cls,s in error_statuses if isinstance(e, cls)), 500)
+    if status == 503: return status,"the data directory cannot be written or read (a full disk, or read-only files)"
+    return status,str(e)
 
 # %% ../nbs/04d_api.ipynb #532a343c
 class Error(BaseModel):
     "The body of every error"
     detail: str
 
-_descriptions = {400: 'a malformed request', 401: 'no token where one is needed', 403: 'a token that does not open this function',
-                 404: 'no such function or sample', 409: 'the function has no model yet', 413: 'over a size limit (body, files, bytes, pixels)',
-                 415: 'not a decodable image', 422: 'a bad value', 429: 'too many requests: wait `Retry-After` seconds', 503: 'the data directory cannot be written'}
+# %% ../nbs/04d_api.ipynb #4b0d7640
+_descriptions = {400: 'a malformed request', 401: 'no token where one is needed',
+                 403: 'a token that does not open this function', 404: 'no such function or sample',
+                 409: 'the function has no model yet', 413: 'over a size limit (body, files, bytes, pixels)',
+                 415: 'not a decodable image', 422: 'a bad value', 429: 'too many requests: wait `Retry-After` seconds',
+                 503: 'the data directory cannot be written'}
 
 def errors(*codes)->dict:
     "OpenAPI `responses` for the error statuses `codes`"
     return {c: dict(model=Error, description=_descriptions[c]) for c in sorted({*codes, 400, 422, 429, 503})}
 
+# %% ../nbs/04d_api.ipynb #08c5b440
 async def _service_error(request:Request, e:Exception)->JSONResponse:
-    st,msg = error_status(e)
-    return JSONResponse({'detail': msg}, st, headers={'Retry-After': str(max(1, round(e.retry_after)))} if isinstance(e, RateLimited) else None)
+    status,msg = error_status(e)
+    headers = {'Retry-After': str(max(1, round(e.retry_after)))} if isinstance(e, RateLimited) else None
+    return JSONResponse({'detail': msg}, status, headers=headers)
 
+# %% ../nbs/04d_api.ipynb #44f8eff8
 def _where(err:dict)->str: return '.'.join(str(o) for o in err.get('loc', ()) if o not in ('body', 'query', 'path'))
 
 async def _invalid(request:Request, e:RequestValidationError)->JSONResponse:
     "422 with one message string, as every other error has"
     return JSONResponse({'detail': '; '.join(f"{_where(o)}: {o.get('msg')}" for o in e.errors())[:2000]}, 422)
 
+# %% ../nbs/04d_api.ipynb #e47c53ac
 def _allowed(request:Request)->str:
     "The methods of every route at the request's path (Starlette's 405 names only the first route's)"
     from starlette.routing import Match
-    return ', '.join(sorted({m for r in router.routes if r.matches(request.scope)[0] != Match.NONE for m in r.methods})) # `router`: the routes, below
+    return ', '.join(sorted({m for r in router.routes if r.matches(request.scope)[0] != Match.NONE
+                             for m in r.methods})) # `router`: the routes, below
 
 async def _http_error(request:Request, e:HTTPException)->JSONResponse:
     headers = dict(getattr(e, 'headers', None) or {})
@@ -80,7 +89,8 @@ class BodyLimit:
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         cl = dict(scope['headers']).get(b'content-length', b'0')
         msg = f"the request body is larger than the {self.max_bytes} bytes accepted"
-        if not cl.isdigit() or int(cl) > self.max_bytes: return await JSONResponse({'detail': msg}, 413)(scope, receive, send)
+        if not cl.isdigit() or int(cl) > self.max_bytes:
+            return await JSONResponse({'detail': msg}, 413)(scope, receive, send)
         seen = 0
         async def counted():
             nonlocal seen
@@ -97,16 +107,19 @@ SampleId = Annotated[int, Path(ge=1, le=2**53, description='The sample')]
 
 def _svc(request:Request)->Service: return request.app.state.svc
 
+# %% ../nbs/04d_api.ipynb #40b3e1f5
 def token(request:Request, cred:HTTPAuthorizationCredentials|None=Depends(bearer))->str|None:
     "The request's bearer token, after counting the request against its rate (or its address's, without a token)"
-    tok = cred.credentials if cred else None
-    _svc(request).throttle(token_hash(tok) if tok else f"address {request.client.host if request.client else '?'}")
+    tok,svc = cred.credentials if cred else None,_svc(request)
+    svc.throttle(svc.throttle_key(tok, request.client.host if request.client else None))
     return tok
 
+# %% ../nbs/04d_api.ipynb #486ed63f
 def opened(fid:FunctionId, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid`, if the request's token opens it"
     return _svc(request).authorize(fid, tok)
 
+# %% ../nbs/04d_api.ipynb #b4098657
 def invokable(fid:FunctionId, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid`, if the request may invoke it (public functions need no token)"
     return _svc(request).authorize(fid, tok, invoke=True)
@@ -117,26 +130,35 @@ def _name(f)->str:
     return n or 'upload'
 
 async def read_upload(request:Request, label:bool=False)->tuple:
-    "`([(name, bytes)], label)` of a multipart upload (with a `label` field if `label`): at most `max_files` files, each read up to one byte past `max_bytes`"
+    "`([(name, bytes)], label)` of a multipart upload (with a `label` field if `label`), within the service's limits"
     svc = _svc(request)
-    if not request.headers.get('content-type', '').startswith('multipart/form-data'): raise ValueError("send the photos as multipart/form-data, in fields named 'files'")
+    if not request.headers.get('content-type', '').startswith('multipart/form-data'):
+        raise ValueError("send the photos as multipart/form-data, in fields named 'files'")
     try: form = await request.form(max_files=svc.max_files, max_fields=4, max_part_size=1000)
     except HTTPException as e: raise (TooLarge if 'Too many' in str(e.detail) else ValueError)(str(e.detail)) from None
     extra = set(form.keys()) - {'files', *(['label'] if label else [])}
-    if extra: raise ValueError(f"unexpected fields: {', '.join(sorted(extra))[:200]}; send 'files'" + (" and 'label'" if label else ''))
+    if extra:
+        send = "'files'" + (" and 'label'" if label else '')
+        raise ValueError(f"unexpected fields: {', '.join(sorted(extra))[:200]}; send {send}")
     files = form.getlist('files')
-    if any(isinstance(f, str) for f in files): raise ValueError("'files' must be files (multipart parts with a filename)")
+    if any(isinstance(f, str) for f in files):
+        raise ValueError("'files' must be files (multipart parts with a filename)")
     label = form.get('label')
     if label is not None and not isinstance(label, str): raise ValueError("'label' must be a text field")
-    data = [(_name(f), await f.read(svc.max_bytes + 1)) for f in files]
+    data = [(_name(f), await f.read(svc.max_bytes + 1)) for f in files] # one byte past the limit: enough to refuse
     await form.close()
     return data,label
 
+# %% ../nbs/04d_api.ipynb #d8012039
 def _upload_schema(label:bool)->dict:
-    props = dict(files=dict(type='array', items=dict(type='string', format='binary'), minItems=1, description='The photos (at most `max_files`)'))
-    if label: props['label'] = dict(type='string', minLength=1, maxLength=100, description='A label for all of them (or the unknown word: none of these)')
-    return {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': dict(type='object', required=['files'], properties=props, additionalProperties=False)}}}}
+    props = dict(files=dict(type='array', items=dict(type='string', format='binary'), minItems=1,
+                            description='The photos (at most `max_files`)'))
+    if label: props['label'] = dict(type='string', minLength=1, maxLength=100,
+                                    description='A label for all of them (or the unknown word: none of these)')
+    schema = dict(type='object', required=['files'], properties=props, additionalProperties=False)
+    return {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': schema}}}}
 
+# %% ../nbs/04d_api.ipynb #13f233f0
 async def heavy(request:Request, f, *args, **kwargs):
     "Run `f(*args, **kwargs)` in a worker thread, at most `2 x workers` at a time, off the event loop"
     app = request.app
@@ -149,15 +171,18 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 class NewFunction(BaseModel):
     model_config = ConfigDict(extra='forbid', strict=True) # 0 is not false, "1" is not 1
     name: str = Field(min_length=1, max_length=200, description='What the function is for')
-    labels: list[Label] = Field(min_length=2, max_length=100, description='Its labels, all different', json_schema_extra=dict(uniqueItems=True))
+    labels: list[Label] = Field(min_length=2, max_length=100, description='Its labels, all different',
+                                json_schema_extra=dict(uniqueItems=True))
     unknown: Label = Field('unknown', description='Its word for "none of these"')
     public: bool = Field(False, description='Anyone may invoke it, without a token')
     retrain_every: int = Field(10, ge=1, le=1_000_000, description='Train after this many new labels')
 
+# %% ../nbs/04d_api.ipynb #910b105b
 class Relabel(BaseModel):
     model_config = ConfigDict(extra='forbid', strict=True) # 0 is not false, "1" is not 1
-    label: Label|None = Field(description="A label, the function's unknown word (none of these), or null to remove the label")
+    label: Label|None = Field(description="A label, the function's unknown word (none of these), or null to remove it")
 
+# %% ../nbs/04d_api.ipynb #ef4e8ee9
 class FunctionOut(BaseModel):
     id: int; name: str; labels: list[str]; unknown: str; public: bool; retrain_every: int; created: str
     samples: int; labelled: int; accuracy: float|None; training: str
@@ -168,6 +193,7 @@ class NewFunctionOut(FunctionOut):
 class TokenOut(BaseModel):
     token: str
 
+# %% ../nbs/04d_api.ipynb #e520d324
 class SampleOut(BaseModel):
     id: int; name: str|None; label: str|None; sha1: str; skipped: int; created: str
 
@@ -177,102 +203,129 @@ class NextSample(SampleOut):
 class NextOut(BaseModel):
     to_label: list[NextSample]; disputed: list[NextSample]
 
+# %% ../nbs/04d_api.ipynb #5f93b932
 class AnswerOut(BaseModel):
-    label: str; unknown: bool; confidence: float; confidences: dict[str, float]; ood_score: float|None; threshold: float|None
+    label: str; unknown: bool; confidence: float; confidences: dict[str, float]; ood_score: float|None
+    threshold: float|None
     sample_id: int|None = Field(description='The sample the photo became (null with store=false)')
 
+# %% ../nbs/04d_api.ipynb #450d69c9
 class TrainingOut(BaseModel):
     state: str = Field(description='idle, running, done or failed')
-    promoted: bool|None = None; accuracy: float|None = None; n_labels: int|None = None; error: str|None = None; finished: str|None = None
+    promoted: bool|None = None; accuracy: float|None = None; n_labels: int|None = None; error: str|None = None
+    finished: str|None = None
 
 class LabelAccuracy(BaseModel):
     recall: float|None; n: int
 
 class AccuracyOut(BaseModel):
-    accuracy: float; folds: int; n_labels: int; n_negatives: int = 0; labels: list[str]; confusion_matrix: list[list[int]]
+    accuracy: float; folds: int; n_labels: int; n_negatives: int = 0; labels: list[str]
+    confusion_matrix: list[list[int]]
     per_label: dict[str, LabelAccuracy]
 
 # %% ../nbs/04d_api.ipynb #6d00a471
 router = APIRouter()
 
+# %% ../nbs/04d_api.ipynb #902f78e7
 @router.post('/functions', status_code=201, response_model=NewFunctionOut, responses=errors(401, 403))
 def create_function(f:NewFunction, request:Request, tok:str|None=Depends(token)):
     "Create a function; the answer holds its first token (with an admin token configured, only it may create)"
     return _svc(request).create_function(f.name, f.labels, f.unknown, f.public, f.retrain_every, admin=tok)
 
+# %% ../nbs/04d_api.ipynb #54407cde
 @router.get('/functions/{fid}', response_model=FunctionOut, responses=errors(401, 403, 404))
 def get_function(request:Request, fn=Depends(opened)):
     "A function, its numbers of samples, its model's accuracy and its training state"
     return _svc(request).summary(fn['id'])
 
+# %% ../nbs/04d_api.ipynb #a6b30ed4
 @router.post('/functions/{fid}/tokens', status_code=201, response_model=TokenOut, responses=errors(401, 403, 404))
 def new_token(request:Request, fn=Depends(opened)):
     "Another token for the function"
     return dict(token=_svc(request).new_token(fn['id']))
 
-@router.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut], responses=errors(400, 401, 403, 404, 413, 415), openapi_extra=_upload_schema(True))
+# %% ../nbs/04d_api.ipynb #2f9f7369
+@router.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut],
+             responses=errors(400, 401, 403, 404, 413, 415), openapi_extra=_upload_schema(True))
 async def add_samples(request:Request, fn=Depends(opened)):
     "Upload one or more photos, optionally all with one label; the same photo again is the same sample (relabelled)"
     files,label = await read_upload(request, label=True)
     return await heavy(request, _svc(request).add_samples, fn['id'], files, label)
 
+# %% ../nbs/04d_api.ipynb #96170f38
 @router.get('/functions/{fid}/samples', response_model=list[SampleOut], responses=errors(401, 403, 404))
-def list_samples(request:Request, fn=Depends(opened), label:Annotated[str|None, Query(max_length=100)]=None, unlabelled:bool=False,
+def list_samples(request:Request, fn=Depends(opened), label:Annotated[str|None, Query(max_length=100)]=None,
+                 unlabelled:bool=False,
                  limit:Annotated[int, Query(ge=1, le=1000)]=100, offset:Annotated[int, Query(ge=0, le=2**53)]=0):
     "Samples, optionally only those with `label` or only the unlabelled ones"
-    return _svc(request).store.samples(fn['id'], label, unlabelled, limit, offset)
+    return _svc(request).samples(fn['id'], label, unlabelled, limit, offset)
 
+# %% ../nbs/04d_api.ipynb #e9583acd
 @router.patch('/functions/{fid}/samples/{sid}', response_model=SampleOut, responses=errors(401, 403, 404))
 def relabel(sid:SampleId, body:Relabel, request:Request, fn=Depends(opened)):
     "Label or relabel a sample: a label, the unknown word (a negative example), or `null` to remove its label"
     return _svc(request).relabel(fn['id'], sid, body.label)
 
+# %% ../nbs/04d_api.ipynb #86f6a485
 @router.post('/functions/{fid}/samples/{sid}/skip', response_model=SampleOut, responses=errors(401, 403, 404))
 def skip(sid:SampleId, request:Request, fn=Depends(opened)):
     "Put an unlabelled sample at the back of the labelling queue"
     return _svc(request).skip(fn['id'], sid)
 
-@router.delete('/functions/{fid}/samples/{sid}', status_code=204, response_class=Response, responses=errors(401, 403, 404))
+# %% ../nbs/04d_api.ipynb #6f8c67f1
+@router.delete('/functions/{fid}/samples/{sid}', status_code=204, response_class=Response,
+               responses=errors(401, 403, 404))
 def delete_sample(sid:SampleId, request:Request, fn=Depends(opened)):
     "Delete a sample, and its photo when no other sample uses it"
     _svc(request).delete_sample(fn['id'], sid)
     return Response(status_code=204)
 
+# %% ../nbs/04d_api.ipynb #ae66d9d2
 @router.post('/functions/{fid}/train', status_code=202, response_model=TrainingOut, responses=errors(401, 403, 404))
 async def train(request:Request, fn=Depends(opened), wait:bool=False):
     "Train now, in the background unless `wait`"
     return await heavy(request, _svc(request).train, fn['id'], wait)
 
+# %% ../nbs/04d_api.ipynb #35a6d941
 @router.get('/functions/{fid}/training', response_model=TrainingOut, responses=errors(401, 403, 404))
 def training(request:Request, fn=Depends(opened)):
     "The state of the training: running, or how the last one ended (done, promoted or not, or failed)"
     return _svc(request).training_status(fn['id'])
 
+# %% ../nbs/04d_api.ipynb #e6958b50
 @router.get('/functions/{fid}/accuracy', response_model=AccuracyOut, responses=errors(401, 403, 404, 409))
 def accuracy(request:Request, fn=Depends(opened)):
     "Cross-validated accuracy of the active model: overall, per label, and the confusion matrix"
-    svc = _svc(request)
-    svc.head(fn['id'])
-    return svc.store.active_model(fn['id'])['metrics']
+    return _svc(request).metrics(fn['id'])
 
-@router.post('/functions/{fid}/invoke', response_model=list[AnswerOut], responses=errors(400, 401, 403, 404, 409, 413, 415), openapi_extra=_upload_schema(False))
+# %% ../nbs/04d_api.ipynb #b9bbed7a
+@router.post('/functions/{fid}/invoke', response_model=list[AnswerOut],
+             responses=errors(400, 401, 403, 404, 409, 413, 415),
+             openapi_extra=_upload_schema(False))
 async def invoke(request:Request, fn=Depends(invokable), tok:str|None=Depends(token), store:bool=True):
-    "Classify one or more photos; with `store` (the default) and a token, each is kept as a sample, so that it can be labelled later"
+    "Classify one or more photos; with `store` (the default) and a token, each is kept as a sample, to label later"
     files,_ = await read_upload(request)
-    return await heavy(request, _svc(request).invoke, fn['id'], files, store and tok is not None) # anonymous calls of public functions store nothing
+    keep = store and tok is not None # anonymous calls of public functions store nothing
+    return await heavy(request, _svc(request).invoke, fn['id'], files, keep)
 
+# %% ../nbs/04d_api.ipynb #5e151afc
 @router.get('/functions/{fid}/next', response_model=NextOut, responses=errors(401, 403, 404))
 async def label_next(request:Request, fn=Depends(opened), limit:Annotated[int, Query(ge=1, le=100)]=20):
     "Unlabelled samples whose labels would help most (least certain first), and labelled ones the model disputes"
     return await heavy(request, _svc(request).label_next, fn['id'], limit)
 
-@router.get('/functions/{fid}/bundle', response_class=Response, responses={200: {'content': {'application/zip': {'schema': dict(type='string', format='binary')}},
-         'description': 'The bundle folder, zipped'}, **errors(401, 403, 404, 409)})
+# %% ../nbs/04d_api.ipynb #562eeb64
+_zip = {'content': {'application/zip': {'schema': dict(type='string', format='binary')}},
+        'description': 'The bundle folder, zipped'}
+
+@router.get('/functions/{fid}/bundle', response_class=Response, responses={200: _zip, **errors(401, 403, 404, 409)})
 async def bundle(request:Request, fn=Depends(opened)):
     "The active model as a standard model bundle (zip): serve it with `imgcls serve --model`, `Classifier` or a Space"
     z = await heavy(request, _svc(request).bundle_zip, fn['id'])
-    return Response(z, media_type='application/zip', headers={'Content-Disposition': f'attachment; filename="imgcls-function-{fn["id"]}.zip"'})
+    name = f'imgcls-function-{fn["id"]}.zip'
+    return Response(z, media_type='application/zip', headers={'Content-Disposition': f'attachment; filename="{name}"'})
 
+# %% ../nbs/04d_api.ipynb #151e1cf0
 @router.get('/', include_in_schema=False)
 def home(): return dict(service='imgcls', docs='/docs', ui='/ui', openapi='/openapi.json')
 
@@ -286,7 +339,8 @@ def make_service(data_dir:_Path,           # Data directory (created if missing)
     from imgcls import __version__
     svc = Service(data_dir, **kwargs)
     app = FastAPIOffline(title='imgcls service', version=__version__,
-                         description='Self-hosted image classification functions: upload, label, train, invoke. Errors are `{"detail": "..."}`.')
+                         description='Self-hosted image classification functions: upload, label, train, invoke. '
+                                     'Errors are `{"detail": "..."}`.')
     app.state.svc = svc
     for cls in {c for c,_ in error_statuses}: app.add_exception_handler(cls, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid)

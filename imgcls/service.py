@@ -1,4 +1,4 @@
-"""The core of the self-hosted classification service: functions, samples, answers, labelling, background retraining and promotion, with the limits that protect a server. No HTTP here.
+"""The self-hosted classification service's core: functions, samples, answers, labelling, retraining; no HTTP
 
 Docs: https://imgcls.github.io/imgcls/service.html.md"""
 
@@ -12,28 +12,33 @@ import hashlib, io, os, secrets, threading, time, zipfile, logging
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, store_attr
-from .core import ImageTooLarge
+from .core import ImageTooLarge, utc_now
 from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files
 from .head import fit_head, negative_bank, net_name
-from .storage import Store, now
+from .storage import Store, Unavailable, token_hash
 
 # %% ../nbs/04b_service.ipynb #8d67882a
 class Unauthorized(PermissionError):
     "A request without the token it needs"
 
+# %% ../nbs/04b_service.ipynb #a4da578b
 class Forbidden(PermissionError):
     "A token that does not give access to what was asked"
 
+# %% ../nbs/04b_service.ipynb #d7822e69
 class NoModel(RuntimeError):
     "A function that has no model to answer with yet"
 
+# %% ../nbs/04b_service.ipynb #7db9e184
 class TooLarge(ValueError):
     "A request over one of the service's limits (files per request, bytes per file)"
 
+# %% ../nbs/04b_service.ipynb #96b34a70
 class RateLimited(RuntimeError):
     "Too many requests with one token; `retry_after` says in how many seconds to try again"
     def __init__(self, msg:str, retry_after:float): super().__init__(msg); self.retry_after = retry_after
 
+# %% ../nbs/04b_service.ipynb #445a74da
 log = logging.getLogger('imgcls.service')
 
 # %% ../nbs/04b_service.ipynb #2e8d98f1
@@ -43,20 +48,23 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  unknown:str=None, # The function's word for "none of these"
                  folds:int=5,     # Cross-validation folds (fewer if a label has fewer photos)
                  keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
-                 bank:np.ndarray=None, # Features of shipped negative photos, e.g. `negative_bank()`
+                 shipped:np.ndarray=None, # Features of the negative photos shipped with imgcls, e.g. `negative_bank()`
                 )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able)
-    "Fit a function's head with `imgcls.head.fit_head`, the same as `imgcls.train`, and measure it on its out-of-fold predictions"
+    "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on out-of-fold predictions"
     y = np.asarray(y, dtype=object)
     neg = y == unknown
-    if not len(y) or not (~neg).any(): raise ValueError("training needs at least 2 labelled photos in each of at least 2 labels")
+    few = "training needs at least 2 labelled photos in each of at least 2 labels"
+    if not len(y) or not (~neg).any(): raise ValueError(few)
     yi = np.array([labels.index(o) for o in y[~neg]])
     present,counts = np.unique(yi, return_counts=True)
-    if len(present) < 2 or counts.min() < 2: raise ValueError("training needs at least 2 labelled photos in each of at least 2 labels")
-    params,arrays,oof = fit_head(X[~neg], yi, len(labels), negatives=X[neg] if neg.any() else None, bank=bank, keep=keep, folds=int(min(folds, counts.min())))
+    if len(present) < 2 or counts.min() < 2: raise ValueError(few)
+    params,arrays,oof = fit_head(X[~neg], yi, len(labels), negatives=X[neg] if neg.any() else None, bank=shipped,
+                                 keep=keep, folds=int(min(folds, counts.min())))
     cm = np.zeros((len(labels), len(labels)), int); np.add.at(cm, (yi, oof['probs'].argmax(1)), 1)
-    metrics = dict(accuracy=float(np.trace(cm) / cm.sum()), folds=params['folds'], n_labels=int(len(yi)), n_negatives=int(neg.sum()),
-                   labels=list(labels), confusion_matrix=cm.tolist(),
-                   per_label={l: dict(recall=float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None, n=int(cm[i].sum())) for i,l in enumerate(labels)})
+    per_label = {l: dict(recall=float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None, n=int(cm[i].sum()))
+                 for i,l in enumerate(labels)}
+    metrics = dict(accuracy=float(np.trace(cm) / cm.sum()), folds=params['folds'], n_labels=int(len(yi)),
+                   n_negatives=int(neg.sum()), labels=list(labels), confusion_matrix=cm.tolist(), per_label=per_label)
     return params,arrays,metrics
 
 # %% ../nbs/04b_service.ipynb #cf8771bd
@@ -69,19 +77,21 @@ class Service:
                  max_files:int=32,          # Most photos in one request
                  max_labels:int=100,        # Most labels a function may have
                  max_label_len:int=100,     # Longest label, name excluded (names may have 200 characters)
-                 tolerance:float=0.02,      # A new model is promoted unless its CV accuracy is lower than the active one's by more than this
+                 tolerance:float=0.02,      # A new model is promoted unless its CV accuracy is lower by more than this
                  keep_models:int=3,         # Models kept besides the active one (older ones are deleted)
                  workers:int=None,          # CPU work at once; default the number of CPUs
                  admin_token:str=None,      # Needed to create functions (and opens every function); None: anyone may
                  rate:float=50.,            # Requests a second allowed per token (or per address without one)
                  burst:int=100,             # Requests allowed at once before the rate applies
                 ):
-        store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models,admin_token,rate,burst')
+        store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models')
+        store_attr('admin_token,rate,burst')
         self.store = Store(data_dir)
         self.workers = workers or os.cpu_count() or 1
-        self.net = Classifier(default_bundle(), threads=max(1, (os.cpu_count() or 1) // self.workers)) # its `features` output is the backbone's
-        m = self.net.meta
-        self.bank = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # "none of these" photos for this network
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        self.backbone = Classifier(default_bundle(), threads=threads) # its `features` output is the backbone's
+        m = self.backbone.meta
+        self.shipped = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
         self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
@@ -91,24 +101,20 @@ class Service:
 @patch
 def resume(self:Service):
     "Clean up after a crash and restart the trainings that were asked for or running"
-    p = self.store.path
-    known = {Path(m).name for (m,) in self.store.query('select dir from models')}
-    for d in (p/'models').iterdir():
-        if d.name not in known: self.store.remove_file(f'models/{d.name}')
-    used = {h for (h,) in self.store.query('select distinct sha1 from samples')}
-    for f in (p/'images').iterdir():
-        if f.name not in used: f.unlink(missing_ok=True)
+    gone = self.store.remove_orphans()
+    if gone: log.warning("removed what a crash left behind: %d files or folders", len(gone))
     for fid in self.store.unfinished_trainings(): self.train(fid)
 
 # %% ../nbs/04b_service.ipynb #b2ee4bf6
-def _same(a:str|None, b:str|None)->bool: return bool(a and b) and secrets.compare_digest(a.encode(), b.encode())
-
 @patch
 def function(self:Service, fid:int)->dict:
     "Function `fid` as a dict; `LookupError` if there is none"
     fn = self.store.function(fid)
     if fn is None: raise LookupError(f"no function {fid}")
     return fn
+
+# %% ../nbs/04b_service.ipynb #6e8ab9d4
+def _same(a:str|None, b:str|None)->bool: return bool(a and b) and secrets.compare_digest(a.encode(), b.encode())
 
 @patch
 def authorize(self:Service, fid:int, token:str|None, invoke:bool=False)->dict:
@@ -119,15 +125,20 @@ def authorize(self:Service, fid:int, token:str|None, invoke:bool=False)->dict:
     if not self.store.token_opens(fid, token): raise Forbidden(f"this token does not give access to function {fid}")
     return fn
 
+# %% ../nbs/04b_service.ipynb #247df60d
 @patch
 def check_labels(self:Service, name:str, labels:list, unknown:str):
     "`ValueError` unless `name`, `labels` and `unknown` are within the limits, and the labels distinct"
     if not 1 <= len(name.strip()) <= 200: raise ValueError("a function's name needs 1 to 200 characters")
-    if not 2 <= len(labels) <= self.max_labels: raise ValueError(f"a function needs 2 to {self.max_labels} labels, not {len(labels)}")
+    if not 2 <= len(labels) <= self.max_labels:
+        raise ValueError(f"a function needs 2 to {self.max_labels} labels, not {len(labels)}")
     for l in [*labels, unknown]:
-        if not (1 <= len(l.strip()) <= self.max_label_len and l == l.strip()): raise ValueError(f"labels need 1 to {self.max_label_len} characters, without spaces around: {l[:40]!r}")
-    if len(set(labels)) != len(labels) or unknown in labels: raise ValueError("labels must be distinct and differ from the unknown word")
+        if not (1 <= len(l.strip()) <= self.max_label_len and l == l.strip()):
+            raise ValueError(f"labels need 1 to {self.max_label_len} characters, without spaces around: {l[:40]!r}")
+    if len(set(labels)) != len(labels) or unknown in labels:
+        raise ValueError("labels must be distinct and differ from the unknown word")
 
+# %% ../nbs/04b_service.ipynb #2f85b517
 @patch
 def create_function(self:Service,
                     name:str,              # What it is for
@@ -139,35 +150,51 @@ def create_function(self:Service,
                    )->dict:                # The function, with its first `token`
     "Create a function; the answer holds its first token, which is shown only this once"
     if self.admin_token and not _same(admin, self.admin_token):
-        raise (Forbidden if admin else Unauthorized)("creating functions needs the admin token: 'Authorization: Bearer <admin token>'")
+        msg = "creating functions needs the admin token: 'Authorization: Bearer <admin token>'"
+        raise (Forbidden if admin else Unauthorized)(msg)
     self.check_labels(name, labels, unknown)
     if not 1 <= retrain_every <= 1_000_000: raise ValueError("retrain_every must be between 1 and 1000000")
     tok = 'imgcls_' + secrets.token_urlsafe(24)
-    return dict(self.summary(self.store.create_function(name.strip(), list(labels), unknown, public, retrain_every, tok)), token=tok)
+    fid = self.store.create_function(name.strip(), list(labels), unknown, public, retrain_every, tok)
+    return dict(self.summary(fid), token=tok)
 
+# %% ../nbs/04b_service.ipynb #d6b608b1
 @patch
 def new_token(self:Service, fid:int)->str:
     "Another token for function `fid`"
     tok = 'imgcls_' + secrets.token_urlsafe(24); self.store.add_token(fid, tok); return tok
 
+# %% ../nbs/04b_service.ipynb #bcb2b40c
 @patch
 def summary(self:Service, fid:int)->dict:
     "Function `fid` with its numbers of samples, its model's accuracy and its training state"
     fn = self.function(fid)
     m = self.store.active_model(fid)
-    return dict(id=fn['id'], name=fn['name'], labels=fn['labels'], unknown=fn['unknown'], public=fn['public'], retrain_every=fn['retrain_every'],
-                created=fn['created'], **self.store.counts(fid), accuracy=m['metrics']['accuracy'] if m else None, training=fn['train_state'])
+    return dict(id=fn['id'], name=fn['name'], labels=fn['labels'], unknown=fn['unknown'], public=fn['public'],
+                retrain_every=fn['retrain_every'], created=fn['created'], **self.store.counts(fid),
+                accuracy=m['metrics']['accuracy'] if m else None, training=fn['train_state'])
 
+# %% ../nbs/04b_service.ipynb #1ef3181f
+@patch
+def throttle_key(self:Service,
+                 token:str|None,  # The request's token, if it has one
+                 address:str|None, # The client's address
+                )->str:
+    "The key `throttle` counts a request under"
+    return f"token {token_hash(token)}" if token else f"address {address or '?'}"
 
+# %% ../nbs/04b_service.ipynb #a6698bbf
 @patch
 def throttle(self:Service, key:str):
-    "Count one request of `key` (a token or an address): `RateLimited` past `burst` at once or `rate` a second"
+    "Count one request of `key` (from `throttle_key`): `RateLimited` past `burst` at once or `rate` a second"
     with self.lock:
         t = time.monotonic()
         left,last = self.buckets.get(key, (self.burst, t))
         left = min(self.burst, left + (t - last) * self.rate)
-        if left < 1: raise RateLimited(f"too many requests: at most {self.rate:g} a second", retry_after=(1 - left) / self.rate)
-        if len(self.buckets) > 10_000: self.buckets = {k: v for k,v in self.buckets.items() if t - v[1] < self.burst / self.rate} # forget the idle
+        if left < 1:
+            raise RateLimited(f"too many requests: at most {self.rate:g} a second", retry_after=(1 - left) / self.rate)
+        if len(self.buckets) > 10_000: # forget the idle ones
+            self.buckets = {k: v for k,v in self.buckets.items() if t - v[1] < self.burst / self.rate}
         self.buckets[key] = (left - 1, t)
 
 # %% ../nbs/04b_service.ipynb #f1c3fc56
@@ -175,30 +202,35 @@ def throttle(self:Service, key:str):
 def features(self:Service, files:list)->np.ndarray: # `(name, bytes)` of each photo
     "The network's features of the photos `files`, after checking them against the limits"
     if not files: raise ValueError("no photos: send at least one file")
-    if len(files) > self.max_files: raise TooLarge(f"{len(files)} photos in one request: at most {self.max_files} are accepted")
+    if len(files) > self.max_files:
+        raise TooLarge(f"{len(files)} photos in one request: at most {self.max_files} are accepted")
     for n,d in files:
         if len(d) > self.max_bytes: raise ImageTooLarge(f"{n}: larger than the {self.max_bytes} bytes accepted")
-    with self.cpu: return self.net.features([d for _,d in files], names=[n for n,_ in files], max_pixels=self.max_pixels)
+    with self.cpu:
+        return self.backbone.features([d for _,d in files], names=[n for n,_ in files], max_pixels=self.max_pixels)
 
+# %% ../nbs/04b_service.ipynb #8b92e23a
 @patch
 def _store(self:Service, fid:int, files:list, X:np.ndarray, label:str=None)->list:
     "Write the photos, then their rows; the samples' ids"
     shas = [hashlib.sha1(d).hexdigest() for _,d in files]
-    for (_,d),h in zip(files, shas):
-        if not (self.store.path/'images'/h).exists(): self.store.write_file(f'images/{h}', d)
+    for (_,d),h in zip(files, shas): self.store.write_image(h, d)
     return self.store.upsert_samples(fid, [(h, n, x) for (n,_),h,x in zip(files, shas, X)], label)
 
+# %% ../nbs/04b_service.ipynb #a9006f69
 @patch
 def check_label(self:Service, fn:dict, label:str|None):
     "`ValueError` unless `label` is one of `fn`'s labels, its unknown word (a negative example) or None"
     if label is not None and label not in fn['labels'] and label != fn['unknown']:
         raise ValueError(f"label {label[:100]!r} is not one of {fn['labels']} (or {fn['unknown']!r} for none of these)")
 
+# %% ../nbs/04b_service.ipynb #d660cad8
 @patch
 def after_labels(self:Service, fid:int, n:int):
     "Count `n` new labels; start training (`train`, below) once `retrain_every` have arrived since the last training"
     if n and self.store.count_labels(fid, n) >= self.function(fid)['retrain_every']: self.train(fid)
 
+# %% ../nbs/04b_service.ipynb #401c4af4
 @patch
 def add_samples(self:Service, fid:int, files:list, label:str=None)->list:
     "Store the photos `files` (`(name, bytes)`) as samples of `fid`, all with `label` if given; the samples"
@@ -208,15 +240,36 @@ def add_samples(self:Service, fid:int, files:list, label:str=None)->list:
     if label is not None: self.after_labels(fid, len(ids))
     return self.store.samples(fid, ids=ids, limit=len(ids))
 
+# %% ../nbs/04b_service.ipynb #4bcfa2a9
+@patch
+def samples(self:Service,
+            fid:int,               # The function
+            label:str=None,        # Only those with this label
+            unlabelled:bool=False, # Only the unlabelled ones
+            limit:int=100,         # At most this many
+            offset:int=0,          # After skipping this many
+           )->list:
+    "Samples of function `fid`, by id"
+    return self.store.samples(self.function(fid)['id'], label, unlabelled, limit, offset)
+
+# %% ../nbs/04b_service.ipynb #b7935b27
+@patch
+def photo(self:Service, fid:int, sid:int)->bytes:
+    "The photo of sample `sid` of function `fid`"
+    s = self.store.sample(fid, sid)
+    if s is None: raise LookupError(f"function {fid} has no sample {sid}")
+    return self.store.image(s['sha1'])
+
 # %% ../nbs/04b_service.ipynb #7b3984fb
 @patch
 def _load_active(self:Service, fid:int)->Head|None:
-    "The `Head` of `fid`'s active model, or of the newest earlier one that loads (which becomes active); None if none does"
+    "The `Head` of `fid`'s active model, or of the newest earlier one that loads (which becomes active); None if none"
     while (m := self.store.active_model(fid)) is not None:
         if self.heads.get(fid, (None,))[0] == m['id']: return self.heads[fid][1]
         try:
-            h = Head(self.store.path/m['dir'])
-            if h.W is None or h.categories != self.function(fid)['labels']: raise ValueError('not a head bundle of this function')
+            h = Head(self.store.model_path(m['dir']))
+            if h.W is None or h.categories != self.function(fid)['labels']:
+                raise ValueError('not a head bundle of this function')
             self.heads[fid] = (m['id'], h); return h
         except Exception as e:
             log.error("function %s: model %s does not load (%s); it is marked broken", fid, m['id'], e)
@@ -225,6 +278,7 @@ def _load_active(self:Service, fid:int)->Head|None:
             if prev: self.store.set_model_state(fid, prev['id'], 'active')
     return None
 
+# %% ../nbs/04b_service.ipynb #b7e8eed2
 @patch
 def head(self:Service, fid:int)->Head:
     "The `Head` that answers for function `fid`; `NoModel` if it has none yet"
@@ -232,21 +286,32 @@ def head(self:Service, fid:int)->Head:
     if h is not None: return h
     if self.store.models(fid):
         self.train(fid)
-        raise NoModel(f"function {fid}'s model files are damaged: a new model is being trained from its samples, try again shortly")
+        raise NoModel(f"function {fid}'s model files are damaged: a new model is being trained from its samples, "
+                      "try again shortly")
     raise NoModel(f"function {fid} has no model yet: label at least 2 photos in each of 2 labels and train")
 
+# %% ../nbs/04b_service.ipynb #23bafca3
+@patch
+def metrics(self:Service, fid:int)->dict:
+    "The cross-validated metrics of the model that answers for `fid` (as `fit_function` gives them); `NoModel` if none"
+    self.head(fid)
+    return self.store.active_model(fid)['metrics']
+
+# %% ../nbs/04b_service.ipynb #02a273fe
 @patch
 def answers(self:Service, fid:int, X:np.ndarray)->list:
     "The active model's answers for features `X`, as `imgcls.ood.answer_logits` gives them"
     return self.head(fid).answer_features(X)
 
+# %% ../nbs/04b_service.ipynb #2a1443d2
 @patch
 def invoke(self:Service, fid:int, files:list, store:bool=True)->list:
     "Answer for each photo of `files`; with `store`, keep each as a sample (unlabelled unless it was labelled before)"
     X = self.features(files)
     res = self.answers(fid, X)
     ids = self._store(fid, files, X) if store else [None] * len(res)
-    return [dict(a, confidence=max(a['confidences'].values()) if a['unknown'] else a['confidences'][a['label']], sample_id=i) for a,i in zip(res, ids)]
+    return [dict(a, confidence=max(a['confidences'].values()) if a['unknown'] else a['confidences'][a['label']],
+                 sample_id=i) for a,i in zip(res, ids)]
 
 # %% ../nbs/04b_service.ipynb #49370fa6
 @patch
@@ -256,50 +321,57 @@ def _train_now(self:Service, fid:int)->dict:
     samples,X = self.store.labelled(fid)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1): # one core for the fit: the other answers invocations meanwhile
-        params,arrays,metrics = fit_function(X, [s['label'] for s in samples], fn['labels'], unknown=fn['unknown'], bank=self.bank)
-    rel = f"models/{fid}-{secrets.token_hex(6)}"
-    save_head_bundle(self.store.path/rel, fn['labels'], params, arrays, network=self.net.path, unknown=fn['unknown'], metrics=metrics)
+        params,arrays,metrics = fit_function(X, [s['label'] for s in samples], fn['labels'], unknown=fn['unknown'],
+                                             shipped=self.shipped)
+    rel = self.store.new_model_dir(fid)
+    save_head_bundle(self.store.model_path(rel), fn['labels'], params, arrays, network=self.backbone.path,
+                     unknown=fn['unknown'], metrics=metrics)
     cur = self.store.active_model(fid)
     promote = cur is None or metrics['accuracy'] >= cur['metrics'].get('accuracy', 0) - self.tolerance
     self.store.add_model(fid, rel, metrics, promote)
     self.prune(fid)
     return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'])
 
+# %% ../nbs/04b_service.ipynb #8306c766
 @patch
 def prune(self:Service, fid:int):
     "Delete the models of `fid` beyond the active one and the `keep_models` newest others: rows first, then folders"
     old = self.store.prunable(fid, self.keep_models)
     self.store.drop_models(fid, [m['id'] for m in old])
-    for m in old: self.store.remove_file(m['dir'])
+    for m in old: self.store.remove_model(m['dir'])
 
 # %% ../nbs/04b_service.ipynb #2badb38d
-def _why(e:Exception)->str: return str(e) if isinstance(e, (ValueError, LookupError)) else f"{type(e).__name__}: {e}"
+def _why(e:Exception)->str:
+    return str(e) if isinstance(e, (ValueError, LookupError, Unavailable)) else f"{type(e).__name__}: {e}"
 
 @patch
 def _train_loop(self:Service, fid:int):
     "Train until no training was asked for meanwhile; record how the last one ended, whatever happens"
     while True:
         with self.lock: covers = self.asked.get(fid, 0) # the requests this training answers
-        res = dict(state='failed', error='the training stopped early', finished=now())
+        res = dict(state='failed', error='the training stopped early', finished=utc_now())
         try:
             self.store.set_training(fid, 'running')
             self.store.reset_labels(fid)
-            with self.train_slot: res = dict(self._train_now(fid), finished=now())
-        except Exception as e: res = dict(state='failed', error=_why(e), finished=now())
+            with self.train_slot: res = dict(self._train_now(fid), finished=utc_now())
+        except Exception as e: res = dict(state='failed', error=_why(e), finished=utc_now())
         finally:
             with self.lock: # deciding to stop and saying so happen together, so no request for training is lost
                 self.status[fid],self.served[fid] = res,covers
                 self.trained.notify_all()
-                try: fn = self.function(fid); more = self.asked.get(fid, 0) > covers or fn['new_labels'] >= fn['retrain_every']
+                try:
+                    fn = self.function(fid)
+                    more = self.asked.get(fid, 0) > covers or fn['new_labels'] >= fn['retrain_every']
                 except Exception: more = False
                 if not more:
                     try: self.store.set_training(fid, 'idle', res)
-                    except Exception as e: log.error("function %s: could not record the end of its training (%s)", fid, e)
+                    except Exception as e: log.error("function %s: could not record its training's end (%s)", fid, e)
                     return
 
+# %% ../nbs/04b_service.ipynb #f7e9182b
 @patch
 def train(self:Service, fid:int, wait:bool=False)->dict:
-    "Train function `fid` in the background (again after the running training, if one runs); with `wait`, return when it is done"
+    "Train function `fid` in the background (again after the running one, if one runs); with `wait`, until it is done"
     self.function(fid)
     with self.lock:
         self.store.set_training(fid, 'pending') # recorded first: a training asked for survives a restart
@@ -313,6 +385,7 @@ def train(self:Service, fid:int, wait:bool=False)->dict:
             return self.status[fid]
     return self.training_status(fid)
 
+# %% ../nbs/04b_service.ipynb #631406e9
 @patch
 def training_status(self:Service, fid:int)->dict:
     "`running` while a training thread runs; else how the last training ended (`idle` if none did)"
@@ -325,19 +398,20 @@ def _margin(a:dict)->float: p = sorted(a['confidences'].values(), reverse=True);
 
 @patch
 def label_next(self:Service, fid:int, limit:int=20)->dict:
-    "`to_label`: unlabelled samples, least certain first (skipped ones last); `disputed`: labelled samples whose label the model gives < 0.2"
+    "`to_label`: unlabelled samples, least certain first (skipped last); `disputed`: labels the model gives < 0.2"
     todo,Xu = self.store.unlabelled(fid)
     try: h = self.head(fid)
     except NoModel: return dict(to_label=todo[:limit], disputed=[])
-    fn = self.function(fid)
     au = h.answer_features(Xu) if len(todo) else []
     order = sorted(range(len(todo)), key=lambda i: (todo[i]['skipped'], _margin(au[i]), todo[i]['id']))
     done,Xl = self.store.labelled(fid)
     al = h.answer_features(Xl) if len(done) else []
     disputed = sorted((dict(s, answer=a['label'], p_label=a['confidences'][s['label']]) for s,a in zip(done, al)
-                       if s['label'] in a['confidences'] and a['confidences'][s['label']] < 0.2), key=lambda o: o['p_label'])
+                       if s['label'] in a['confidences'] and a['confidences'][s['label']] < 0.2),
+                      key=lambda o: o['p_label'])
     return dict(to_label=[dict(todo[i], answer=au[i]['label']) for i in order[:limit]], disputed=disputed[:limit])
 
+# %% ../nbs/04b_service.ipynb #969def8d
 @patch
 def relabel(self:Service, fid:int, sid:int, label:str|None)->dict:
     "Give sample `sid` of `fid` the `label` (a label, the unknown word for none of these, or None); the sample"
@@ -346,25 +420,28 @@ def relabel(self:Service, fid:int, sid:int, label:str|None)->dict:
     self.after_labels(fid, int(label is not None))
     return self.store.sample(fid, sid)
 
+# %% ../nbs/04b_service.ipynb #a9207320
 @patch
 def skip(self:Service, fid:int, sid:int)->dict:
     "Put sample `sid` of `fid` at the back of the labelling queue; the sample"
     if not self.store.skip(fid, sid): raise LookupError(f"function {fid} has no sample {sid}")
     return self.store.sample(fid, sid)
 
+# %% ../nbs/04b_service.ipynb #2dc564bf
 @patch
 def delete_sample(self:Service, fid:int, sid:int):
     "Delete sample `sid` of `fid`, and its photo if no other sample uses it"
     sha = self.store.delete_sample(fid, sid)
-    if sha: self.store.remove_file(f'images/{sha}')
+    if sha: self.store.remove_image(sha)
 
 # %% ../nbs/04b_service.ipynb #4f07b622
 @patch
 def bundle_path(self:Service, fid:int)->Path:
     "The folder of function `fid`'s active model bundle"
     self.head(fid)
-    return self.store.path/self.store.active_model(fid)['dir']
+    return self.store.model_path(self.store.active_model(fid)['dir'])
 
+# %% ../nbs/04b_service.ipynb #a7335f25
 @patch
 def bundle_zip(self:Service, fid:int)->bytes:
     "Function `fid`'s active model as a zip of its bundle (files at the top level)"
