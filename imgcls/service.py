@@ -310,8 +310,7 @@ def invoke(self:Service, fid:int, files:list, store:bool=True)->list:
     X = self.features(files)
     res = self.answers(fid, X)
     ids = self._store(fid, files, X) if store else [None] * len(res)
-    return [dict(a, confidence=max(a['confidences'].values()) if a['unknown'] else a['confidences'][a['label']],
-                 sample_id=i) for a,i in zip(res, ids)]
+    return [dict(a, sample_id=i) for a,i in zip(res, ids)] # each answer carries its `confidence` (`imgcls.ood.decide`)
 
 # %% ../nbs/04b_service.ipynb #49370fa6
 @patch
