@@ -10,7 +10,7 @@ __all__ = ['group_folds', 'pseudo_groups', 'fit_linear', 'near_labelled', 'net_n
 
 # %% ../nbs/00b_head.ipynb #ee1242cd
 import numpy as np
-from .ood import knn_score, knn_none_score, none_prob, softmax, l2norm
+from .ood import knn_score, none_prob, softmax, l2norm
 
 # %% ../nbs/00b_head.ipynb #e5809256
 def group_folds(y:np.ndarray,      # Category of each photo
