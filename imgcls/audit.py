@@ -59,7 +59,7 @@ def hamming(a:np.ndarray, # 64-bit hashes
 
 # %% ../nbs/02a_audit.ipynb #1bb2405f
 def _window(n_out, n_in, lo, hi):
-    "Matrix resampling `n_in` values to `n_out` by linear interpolation over the window [lo, hi] (fractions of the whole)"
+    "Matrix resampling `n_in` values to `n_out` linearly over the window [lo, hi] (fractions of the whole)"
     pos = (lo + (np.arange(n_out) + 0.5) * (hi - lo) / n_out) * n_in - 0.5
     i0 = np.floor(pos).astype(int); w = (pos - i0).astype(np.float32)
     M = np.zeros((n_out, n_in), np.float32)
@@ -160,7 +160,7 @@ def duplicate_issues(files:list,          # Image files
                      valid:np.ndarray=None, # True for each validation photo
                      pixels:np.ndarray=None, # Width times height of each (the largest copy is kept)
                     )->pd.DataFrame:      # One row per copy not kept: `issue_cols`
-    "The near-duplicates to remove, as `duplicate`, `leak` (across the split) or `conflict` (across categories), each with the photo it duplicates"
+    "The near-duplicates to remove: `duplicate`, `leak` (across the split) or `conflict` (across categories)"
     n,y = len(files),np.asarray(y)
     valid = np.zeros(n, bool) if valid is None else np.asarray(valid, bool)
     pixels = np.ones(n) if pixels is None else np.asarray(pixels, float)

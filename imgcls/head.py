@@ -39,7 +39,8 @@ def pseudo_groups(X:np.ndarray, # Features, one row per photo
     y,g = np.asarray(y),np.empty(len(y), dtype=object)
     for c in np.unique(y):
         m = y == c
-        ids = KMeans(min(n, int(m.sum())), n_init=3, random_state=seed).fit_predict(l2norm(X[m])) if m.sum() > 1 else np.zeros(1, int)
+        km = KMeans(min(n, int(m.sum())), n_init=3, random_state=seed)
+        ids = km.fit_predict(l2norm(X[m])) if m.sum() > 1 else np.zeros(1, int)
         g[m] = [f'{c}/{i}' for i in ids]
     return g.astype(str)
 
@@ -55,7 +56,8 @@ def fit_linear(X:np.ndarray,  # Features, one row per photo
     present = np.unique(y)
     if len(present) < 2: b[present] = 0; return W,b
     lr = LogisticRegression(C=C, max_iter=5000).fit(X, y)
-    coef,icpt = (lr.coef_,lr.intercept_) if len(present) > 2 else (np.r_[-lr.coef_/2, lr.coef_/2],np.r_[-lr.intercept_/2, lr.intercept_/2])
+    two = (np.r_[-lr.coef_/2, lr.coef_/2],np.r_[-lr.intercept_/2, lr.intercept_/2]) # scikit-learn's one row for two
+    coef,icpt = (lr.coef_,lr.intercept_) if len(present) > 2 else two
     W[present],b[present] = coef,icpt
     return W,b
 

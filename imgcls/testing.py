@@ -41,7 +41,8 @@ class ServeThread:
         import uvicorn
         self.port = port or free_port()
         self.url = f'http://127.0.0.1:{self.port}'
-        self.server = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=self.port, log_level='warning', **kwargs))
+        cfg = uvicorn.Config(app, host='127.0.0.1', port=self.port, log_level='warning', **kwargs)
+        self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:
@@ -71,7 +72,7 @@ def picture(shape:str='circle', # 'circle' or 'square'
 def truncated(data:bytes, # An encoded image
               keep:float=0.6, # Share of the bytes to keep
              )->bytes:
-    "The first `keep` of `data`: a file whose header opens but whose pixels stop early (Pillow's `verify()` may accept it)"
+    "The first `keep` of `data`: its header opens but its pixels stop early (Pillow's `verify()` may accept it)"
     return data[:int(len(data) * keep)]
 
 # %% ../nbs/00c_testing.ipynb #8323c2d1
@@ -102,7 +103,7 @@ def inject_noise(files:list,   # Image files with trusted labels
                  seed:int=0,   # Random seed
                  protect:list=(), # Files never flipped or copied (e.g. a test set)
                  **kwargs,     # Passed to `near_copy`: `cut`, `scale`, `quality`
-                )->dict:       # `files` (the copies, in order), `flipped` ({file: true label}), `copies` ({copy: original})
+                )->dict:       # `files` (the copies, in order), `flipped` ({file: true label}), `copies` ({copy: orig})
     "Copy `files` into `dest/<label>/` with known problems added: wrong folders and near-duplicates"
     rng = np.random.default_rng(seed)
     files,labels,dest,protect = [Path(f) for f in files],list(labels),Path(dest),set(map(Path, protect))
