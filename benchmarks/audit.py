@@ -4,7 +4,7 @@ accuracy cleaning gains on a grouped split.
 
     python benchmarks/audit.py [--photos ../shared/datasets/photos] [--seeds 0 1 2] [--out benchmarks/audit.json]
 
-For each seed: 80 photos per headline category (320), copied into a temporary folder with `imgcls.audit.inject_noise`:
+For each seed: 80 photos per headline category (320), copied into a temporary folder with `imgcls.testing.inject_noise`:
 16 labels flipped (5%), 16 near-copies (2-8% cut off each side, shrunk to 70-100%, JPEG quality 50-80), plus 3 tiny,
 3 blank (flat colour) and 3 banner-shaped (480x100) junk images. `imgcls.audit.audit` runs on it as `imgcls audit` would (the default
 80/20 split for leaks). Then accuracy: grouped 5-fold cross-validation (whole sources or sub-types held out:
