@@ -4,7 +4,7 @@ accuracy cleaning gains on a grouped split.
 
     python benchmarks/audit.py [--photos ../shared/datasets/photos] [--seeds 0 1 2] [--out benchmarks/audit.json]
 
-For each seed: 80 photos per headline category (320), copied into a temporary folder with `imgcls.audit.inject_noise`:
+For each seed: 80 photos per headline category (320), copied into a temporary folder with `imgcls.testing.inject_noise`:
 16 labels flipped (5%), 16 near-copies (2-8% cut off each side, shrunk to 70-100%, JPEG quality 50-80), plus 3 tiny,
 3 blank (flat colour) and 3 banner-shaped (480x100) junk images. `imgcls.audit.audit` runs on it as `imgcls audit` would (the default
 80/20 split for leaks). Then accuracy: grouped 5-fold cross-validation (whole sources or sub-types held out:
@@ -12,6 +12,10 @@ an Intel scene type, a sport, a garment type, an ImageNet synset, ...), the head
 the noisy labels, on the labels after accepting every suggestion of the audit (`suggested_decisions`, applied with
 `imgcls.clean.apply_decisions`), and on the true labels; always scored against the true labels of the original
 photos in the held-out fold. Prints markdown tables and writes them as JSON.
+
+Near-duplicates among all the shared photos (`near_dups`, no network: hashes and thumbnails only): 200 of the 1,600
+photos copied by each named edit of `edits`, the copies added to the 1,600, and every pair searched. `--near-only`
+runs just this part.
 """
 import argparse, csv, json, tempfile, time
 from pathlib import Path
@@ -48,10 +52,34 @@ def grouped_acc(X, y_fit, keep, y_true, is_orig, groups, k=5):
         right += list((X[te] @ W.T + b).argmax(1) == y_true[te])
     return float(np.mean(right))
 
+edits = {'random': {}, # near_copy's defaults: 2-8% off each side, 70-100%, JPEG quality 50-80
+         'crop4_scale75_q70': dict(cut=(.04, .04), scale=(.75, .75), quality=(70, 70))}
+
+def near_dups(photos, edit, n=200, seed=0):
+    "Recall and false pairs of `near_duplicates` on all the photos of `photos` plus `n` copies made by `edits[edit]`"
+    from imgcls.audit import image_stats, near_duplicates
+    from imgcls.testing import near_copy
+    files = sorted(photos/r['file'] for r in csv.DictReader(open(photos/'manifest.csv', encoding='utf-8')))
+    pick = np.random.default_rng(seed).choice(len(files), n, replace=False)
+    dest = Path(tempfile.mkdtemp(prefix='imgcls-neardup-bench-'))
+    copies = [near_copy(files[i], dest/f'{k}.jpg', seed=seed + k, **edits[edit]) for k,i in enumerate(pick)]
+    stats = [image_stats(f) for f in files + copies]
+    t = time.perf_counter()
+    d = near_duplicates(stats)
+    truth,found = {(int(i), len(files) + k) for k,i in enumerate(pick)},set(zip(d.i.tolist(), d.j.tolist()))
+    return dict(edit=edit, photos=len(files), copies=n, found=len(found & truth), recall=len(found & truth) / n,
+                false_pairs=len(found - truth), search_s=time.perf_counter() - t)
+
+def near_table(rs):
+    o = ['| edit | photos | copies | found | recall | false pairs | pair search |', '|---|---|---|---|---|---|---|']
+    return '\n'.join(o + [f"| {r['edit']} | {r['photos']} | {r['copies']} | {r['found']} | {pct(r['recall'])} | "
+                           f"{r['false_pairs']} | {r['search_s']:.1f} s |" for r in rs])
+
 def run(photos, seed):
-    from imgcls.audit import audit, inject_noise, suggested_decisions
+    from imgcls.audit import audit, suggested_decisions
+    from imgcls.testing import inject_noise
     from imgcls.clean import apply_decisions
-    from imgcls.train import features, train, file_hash
+    from imgcls.train import features, train
     from imgcls.data import image_files
     rows = sorted((r for r in csv.DictReader(open(photos/'manifest.csv', encoding='utf-8')) if r['label'] in cats), key=lambda r: r['file'])
     rng = np.random.default_rng(seed)
@@ -75,7 +103,7 @@ def run(photos, seed):
     orig = {Path(f): r for f,r in zip(inj['files'], sel)}
     copies = {c: orig[o] for c,o in inj['copies'].items()}
     files = list(orig) + list(copies) + list(junk)
-    learn = train(dest, bank=False) # only for its network; the features come from the cache
+    learn = train(dest, shipped=False) # only for its network; the features come from the cache
     X = features(learn, files, learn.imgcls['cache'])
     y_true = np.array([cats.index(r['label']) for r in [*orig.values(), *copies.values()]] + [0] * len(junk))
     groups = np.array([group(r) for r in [*orig.values(), *copies.values()]] + [f'junk/{i}' for i in range(len(junk))])
@@ -117,7 +145,11 @@ if __name__ == '__main__':
     p.add_argument('--photos', type=Path, default=here.parent.parent/'shared'/'datasets'/'photos')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', type=Path, default=here/'audit.json')
+    p.add_argument('--near-only', action='store_true', help='only the near-duplicates among all the photos')
     a = p.parse_args()
-    rs = [run(a.photos.resolve(), s) for s in a.seeds]
-    a.out.write_text(json.dumps(rs, indent=1, default=str))
-    print(tables(rs))
+    near = [near_dups(a.photos.resolve(), e) for e in edits]
+    print(near_table(near))
+    old = json.loads(a.out.read_text()) if a.out.exists() else {}
+    rs = (old if isinstance(old, list) else old.get('runs', [])) if a.near_only else [run(a.photos.resolve(), s) for s in a.seeds]
+    a.out.write_text(json.dumps(dict(runs=rs, near_duplicates=near), indent=1, default=str))
+    if not a.near_only: print(tables(rs))

@@ -8,9 +8,8 @@ Docs: https://imgcls.github.io/imgcls/clean.html.md"""
 __all__ = ['log_name', 'move_safely', 'read_log', 'apply_decisions', 'undo_cleaning', 'apply_cleaner']
 
 # %% ../nbs/02_clean.ipynb #4b106d7d
-import json, shutil, time, os
+import json, shutil, time
 from pathlib import Path
-from fastcore.all import *
 
 # %% ../nbs/02_clean.ipynb #c9a3c4dc
 def move_safely(src:Path, # File to move
