@@ -14,7 +14,7 @@ import numpy as np
 from fastcore.basics import patch, store_attr
 from .core import ImageTooLarge, utc_now
 from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files
-from .head import fit_head, negative_bank, net_name
+from .head import fit_head, shipped_negatives, net_name
 from .storage import Store, Unavailable, token_hash
 
 # %% ../nbs/04b_service.ipynb #8d67882a
@@ -48,7 +48,7 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  unknown:str=None, # The function's word for "none of these"
                  folds:int=5,     # Cross-validation folds (fewer if a label has fewer photos)
                  keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
-                 shipped:np.ndarray=None, # Features of the negative photos shipped with imgcls, e.g. `negative_bank()`
+                 shipped:np.ndarray=None, # Features of the negative photos shipped with imgcls, e.g. `shipped_negatives()`
                 )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able)
     "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on out-of-fold predictions"
     y = np.asarray(y, dtype=object)
@@ -58,7 +58,7 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
     yi = np.array([labels.index(o) for o in y[~neg]])
     present,counts = np.unique(yi, return_counts=True)
     if len(present) < 2 or counts.min() < 2: raise ValueError(few)
-    params,arrays,oof = fit_head(X[~neg], yi, len(labels), negatives=X[neg] if neg.any() else None, bank=shipped,
+    params,arrays,oof = fit_head(X[~neg], yi, len(labels), negatives=X[neg] if neg.any() else None, shipped=shipped,
                                  keep=keep, folds=int(min(folds, counts.min())))
     cm = np.zeros((len(labels), len(labels)), int); np.add.at(cm, (yi, oof['probs'].argmax(1)), 1)
     per_label = {l: dict(recall=float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None, n=int(cm[i].sum()))
@@ -91,7 +91,7 @@ class Service:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.backbone = Classifier(default_bundle(), threads=threads) # its `features` output is the backbone's
         m = self.backbone.meta
-        self.shipped = negative_bank(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # negatives
+        self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
         self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
