@@ -21,7 +21,7 @@ from fastcore.foundation import L
 from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.core import PILImage
-from .core import load_image, ImageError, atomic_path
+from .core import load_image, ImageError, atomic_path, atomic_write
 
 # %% ../nbs/00_data.ipynb #06b9c637
 def ddgs_search(term:str,        # What to search for
@@ -134,7 +134,7 @@ def download_images(urls:list,          # Image URLs
             known.add(r['sha1'])
             fn = path/category/f"{r['sha1'][:16]}{r['ext']}"
             fn.parent.mkdir(parents=True, exist_ok=True)
-            fn.write_bytes(r['data'])
+            atomic_write(fn, r['data']) # a crash never leaves half a photo
             rows.append(dict(file=fn.relative_to(path).as_posix(), category=category, query=query, url=u, sha1=r['sha1']))
     append_manifest(path, rows)
     return rows, fails
