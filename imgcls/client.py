@@ -50,13 +50,13 @@ def prepare_upload(image,          # PIL image, path, bytes, uploaded file objec
                    size:int=448,   # Shorter side to scale down to; None: files and bytes go as they are, unchecked
                    name:str=None,  # Name for messages and the upload; default the image's own
                   )->tuple:        # (bytes, file name)
-    "What to upload: small files as they are, the rest as an upright JPEG whose shorter side is `size`; else `ValueError`"
+    "What to upload: small files as they are, the rest as an upright JPEG of shorter side `size`; else `ValueError`"
     name = name or _name(image)
     if isinstance(image, (Image.Image, np.ndarray)): im = load_image(image, name=name)
     else:
         data = _read(image, name)
         if size is None: return data,name
-        im = load_image(data, name=name, draft=size + 1) # a JPEG decodes at 1/2, 1/4 or 1/8: still over `size` if it was
+        im = load_image(data, name=name, draft=size + 1) # a JPEG decodes at 1/2, 1/4 or 1/8, still over `size` if it was
         if min(im.size) <= size: return data,name # a small file goes as it is, now known to decode
     if size and min(im.size) > size:
         s = size / min(im.size)

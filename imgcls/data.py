@@ -174,7 +174,8 @@ def verify_images(path:Path,        # Dataset folder
         to = path/quarantine/fn.relative_to(path)
         to.parent.mkdir(parents=True, exist_ok=True)
         moved.append(Path(shutil.move(fn, to)))
-    if moved: print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
+    if moved:
+        print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
     return moved
 
 # %% ../nbs/00_data.ipynb #0a267cb8
@@ -248,7 +249,8 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
                 **kwargs,           # Passed to `DataBlock.dataloaders`
                ):
     "fastai `DataLoaders` for the category folders of `path`"
-    from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize, aug_transforms
+    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize,
+                                   aug_transforms)
     path = Path(path)
     cats = cats or categories(path)
     if len(cats) < 2: raise ValueError(f"{path} needs at least two category folders with images, found {cats}")
@@ -257,7 +259,9 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
     if valid is not None:
         vset = frozenset(Path(f).resolve() for f in valid)
         stray = vset - {f.resolve() for f in image_files(path, cats)}
-        if stray: raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, e.g. {min(stray)}")
+        if stray:
+            raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, "
+                             f"e.g. {min(stray)}")
         splitter = FuncSplitter(partial(_in, vset))
     dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(image_files, cats=cats),
                        splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),
