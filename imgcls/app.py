@@ -93,7 +93,8 @@ def explain(a:dict, # An answer of `Classifier.classify`
 def example_images(bundle:Path=None)->list: # Model bundle folder; default the built-in model
     "Example photos for `bundle`: its `examples/` folder, or for the built-in model the photos shipped with imgcls"
     bundle = Path(bundle or default_bundle())
-    if (bundle/'examples').is_dir(): return sorted(str(p) for p in (bundle/'examples').iterdir() if is_image_name(p.name))
+    if (bundle/'examples').is_dir():
+        return sorted(str(p) for p in (bundle/'examples').iterdir() if is_image_name(p.name))
     if bundle.resolve() == default_bundle().resolve():
         return sorted(str(p) for p in Path(str(files('imgcls')/'examples')).glob('*.jpg'))
     return []
