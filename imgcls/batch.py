@@ -15,7 +15,8 @@ import numpy as np
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .core import load_image, is_image_name, atomic_path
-from .infer import Classifier, bundle_files, default_bundle, read_bundle
+from .infer import Classifier
+from .bundle import bundle_files, default_bundle, read_bundle
 
 # %% ../nbs/03a_batch.ipynb #356815df
 def list_images(src:str, # A folder, or a URI pyarrow understands, e.g. `s3://bucket/prefix`

@@ -34,6 +34,7 @@ def _name(image, default:str='image')->str:
     n = image if isinstance(image, (str, Path)) else getattr(image, 'filename', None) or getattr(image, 'name', None)
     return Path(str(n)).name if n else default
 
+# %% ../nbs/05_client.ipynb #17edec29
 def _read(image, name)->bytes:
     "The bytes of a path, a file object (from its start) or a bytes-like object"
     if isinstance(image, (str, Path)):
@@ -44,54 +45,53 @@ def _read(image, name)->bytes:
         return image.read()
     return bytes(image)
 
+# %% ../nbs/05_client.ipynb #dd4174d3
 def prepare_upload(image,          # PIL image, path, bytes, uploaded file object or numpy array
                    size:int=448,   # Shorter side to scale down to; None: files and bytes go as they are, unchecked
                    name:str=None,  # Name for messages and the upload; default the image's own
                   )->tuple:        # (bytes, file name)
-    "What to upload for `image`: small files as they are, the rest as an upright JPEG whose shorter side is `size`; `ValueError` naming it if it is not an image"
+    "What to upload: small files as they are, the rest as an upright JPEG of shorter side `size`; else `ValueError`"
     name = name or _name(image)
-    if isinstance(image, (Image.Image, np.ndarray)): im = image
+    if isinstance(image, (Image.Image, np.ndarray)): im = load_image(image, name=name)
     else:
         data = _read(image, name)
         if size is None: return data,name
-        try: im = Image.open(io.BytesIO(data))
-        except Exception: im = None
-        if im is None or min(im.size) <= size: load_image(data, name=name); return data,name # raises the ValueError saying why
-        im.draft('RGB', (size, size)) # JPEG: decode at 1/2, 1/4 or 1/8 of the size, never below `size`
-    try:
-        if isinstance(im, Image.Image): im.load() # a lazily opened image decodes here
-        im = load_image(im, name=name)
-    except OSError as e: raise ValueError(f"{name}: not a decodable image ({type(e).__name__}: {e})") from None
+        im = load_image(data, name=name, draft=size + 1) # a JPEG decodes at 1/2, 1/4 or 1/8, still over `size` if it was
+        if min(im.size) <= size: return data,name # a small file goes as it is, now known to decode
     if size and min(im.size) > size:
         s = size / min(im.size)
         im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BICUBIC, reducing_gap=2.0)
     b = io.BytesIO(); im.save(b, 'JPEG', quality=90)
     return b.getvalue(),Path(name).stem + '.jpg'
 
-# %% ../nbs/05_client.ipynb #5116ef67
+# %% ../nbs/05_client.ipynb #9da1a4d7
 default_src = os.environ.get('IMGCLS_URL', 'http://127.0.0.1:7860/')
 _local = threading.local()
 
+# %% ../nbs/05_client.ipynb #ff1a8c49
 @lru_cache(maxsize=1)
 def _ssl_context()->ssl.SSLContext:
     "One verifying SSL context for every client"
     import certifi
     return ssl.create_default_context(cafile=certifi.where())
 
+# %% ../nbs/05_client.ipynb #8d069e62
 def get_client(src:str=default_src)->Client: # App URL or Hugging Face Space name ("owner/space-name")
     "This thread's `gradio_client.Client` for `src`"
     cs = _local.__dict__.setdefault('clients', {})
     if src not in cs: cs[src] = Client(src, verbose=False, analytics_enabled=False, ssl_verify=_ssl_context())
     return cs[src]
 
+# %% ../nbs/05_client.ipynb #06e22dc5
 def _drop_client(src:str):
     "Forget this thread's client for `src`: after a transport failure the next try connects afresh"
     c = _local.__dict__.get('clients', {}).pop(src, None)
     if c is not None: c.close()
 
-# %% ../nbs/05_client.ipynb #ab728c27
+# %% ../nbs/05_client.ipynb #ae445342
 _transient = (httpx.TransportError, CancelledError, ConnectionError)
 
+# %% ../nbs/05_client.ipynb #561a5c57
 def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:int=448)->dict:
     "Upload `image` under its own name to endpoint `api_name` of the app at `src`; every failure as `ClassifyError`"
     try: data,name = prepare_upload(image, size)
@@ -119,6 +119,7 @@ def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:in
             except Exception as e: raise ClassifyError(f"{name}: {type(e).__name__}: {e}") from e
     finally: shutil.rmtree(d, ignore_errors=True)
 
+# %% ../nbs/05_client.ipynb #b1a5d0cf
 def classify_image(image,                 # PIL image, path, bytes, uploaded file object or numpy array
                    src:str=default_src,   # App URL or Space name; default `$IMGCLS_URL` or http://127.0.0.1:7860/
                    timeout:float=60,      # Seconds to wait for the answer, retries included
@@ -128,24 +129,27 @@ def classify_image(image,                 # PIL image, path, bytes, uploaded fil
     "Classify `image` with the imgcls app at `src`, as the tutorial's Django code does; `label` may be the unknown word. Fails with `ClassifyError`"
     return _call(image, src, '/predict', timeout, retries, size)
 
+# %% ../nbs/05_client.ipynb #9e3d5fd7
 @delegates(classify_image)
 def classify(image,                 # PIL image, path, bytes, uploaded file object or numpy array
              src:str=default_src,   # App URL or Space name
-             **kwargs)->dict:       # `{'label', 'unknown', 'ood_score', 'threshold', 'confidences': {category: probability}}`
+             **kwargs)->dict:       # `label`, `confidence`, `unknown`, `ood_score`, `threshold`, `confidences`
     "The whole answer of the imgcls app at `src` for `image`, with the out-of-distribution score. Fails with `ClassifyError`"
     return _call(image, src, '/classify', **kwargs)
 
+# %% ../nbs/05_client.ipynb #07dfb26b
 def confidences(res:dict)->dict: # An answer of `classify_image`
     "`{label: confidence}` from a Gradio label answer"
     return {o['label']: o['confidence'] for o in res['confidences']}
 
-# %% ../nbs/05_client.ipynb #97af7ed0
+# %% ../nbs/05_client.ipynb #24091fc7
 def _files(images)->list:
     "Multipart `files` for `images` (paths, bytes, file objects or PIL images), as they are"
     ims = images if isinstance(images, (list, tuple)) else [images]
     ups = [prepare_upload(im, size=None, name=_name(im, f'image{i}')) for i,im in enumerate(ims)]
     return [('files', (name, data, 'application/octet-stream')) for data,name in ups]
 
+# %% ../nbs/05_client.ipynb #cb90ac36
 class ServiceClient:
     "A client of the imgcls REST service at `url`, with a function's `token`"
     def __init__(self,

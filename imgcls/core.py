@@ -95,8 +95,9 @@ def load_image(img,           # Path, str, bytes, file object, PIL image or nump
     try:
         if im.getexif().get(0x0112, 1) != 1: im = ImageOps.exif_transpose(im)
     except Exception: pass
-    try: return _to_rgb(im)
-    except Exception as e: raise ImageError(f"{name}: not a decodable image ({_why(e)})") from None # e.g. a GIF whose later data is cut off
+    try: im.load(); return _to_rgb(im) # a PIL image opened lazily decodes here
+    except Exception as e: # e.g. a GIF whose later data is cut off
+        raise ImageError(f"{name}: not a decodable image ({_why(e)})") from None
 
 # %% ../nbs/00_core.ipynb #ae0662e9
 image_exts = {'.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff'}

@@ -7,17 +7,21 @@ Docs: https://imgcls.github.io/imgcls/data.html.md"""
 # %% auto #0
 __all__ = ['manifest_cols', 'ddgs_search', 'search_images', 'fetch_image', 'read_manifest', 'append_manifest', 'download_images',
            'image_files', 'categories', 'verify_image', 'verify_images', 'resize_image', 'resize_images', 'gather',
-           'open_upright', 'UprightImage', 'dataloaders', 'toy_dataset', 'synthetic_negatives']
+           'UprightImage', 'dataloaders', 'toy_dataset', 'synthetic_negatives']
 
 # %% ../nbs/00_data.ipynb #18c0348e
-import csv, hashlib, io, time, shutil, os
+import csv, hashlib, io, time, shutil
+from functools import partial
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor, as_completed
 import httpx
 from PIL import Image, ImageOps
-from fastcore.all import *
+from fastcore.basics import defaults, listify
+from fastcore.foundation import L
+from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.core import PILImage
+from .core import load_image, ImageError, atomic_path, atomic_write
 
 # %% ../nbs/00_data.ipynb #06b9c637
 def ddgs_search(term:str,        # What to search for
@@ -27,12 +31,13 @@ def ddgs_search(term:str,        # What to search for
     from ddgs import DDGS
     return DDGS().images(term, max_results=max_results)
 
-# %% ../nbs/00_data.ipynb #3c62df2c
+# %% ../nbs/00_data.ipynb #d706f25f
 def _is_ratelimit(e):
     "True for the errors a throttled search gives: rate limits, 429s, time-outs, and ddgs's 'No results found' after a refused page"
     s = f'{type(e).__name__} {e}'.lower().replace(' ','')
     return any(o in s for o in ('ratelimit', '429', 'timeout', 'noresultsfound'))
 
+# %% ../nbs/00_data.ipynb #26130bc7
 def search_images(term:str,           # What to search for, e.g. "sports photo"
                   max_images:int=100, # Most URLs to return
                   search=ddgs_search, # `f(term, max_results)` -> dicts with an `image` key (or URLs)
@@ -48,9 +53,10 @@ def search_images(term:str,           # What to search for, e.g. "sports photo"
     urls = L(r if isinstance(r,str) else r.get('image') for r in res).filter()
     return urls.unique()[:max_images]
 
-# %% ../nbs/00_data.ipynb #924efcfe
+# %% ../nbs/00_data.ipynb #ba8a8972
 _exts = {'JPEG':'.jpg', 'PNG':'.png', 'WEBP':'.webp', 'GIF':'.gif', 'BMP':'.bmp', 'TIFF':'.tif'}
 
+# %% ../nbs/00_data.ipynb #cfdb2e13
 def fetch_image(url:str,                 # Where the image is
                 timeout:float=10.,        # Seconds to wait for the server, per read
                 max_bytes:int=20_000_000, # Refuse larger downloads
@@ -79,15 +85,17 @@ def fetch_image(url:str,                 # Where the image is
     except Exception: raise ValueError(f"{url}: not an image (content-type {ctype!r}, undecodable header)") from None
     return dict(data=bytes(data), sha1=hashlib.sha1(data).hexdigest(), ext=_exts.get(fmt, f'.{fmt.lower()}'))
 
-# %% ../nbs/00_data.ipynb #9d143775
+# %% ../nbs/00_data.ipynb #81c7fbdc
 manifest_cols = ['file', 'category', 'query', 'url', 'sha1']
 
+# %% ../nbs/00_data.ipynb #3644810c
 def read_manifest(path:Path)->list: # Dataset folder
     "Rows of `path/manifest.csv` as dicts (empty if there is none yet)"
     fn = Path(path)/'manifest.csv'
     if not fn.exists(): return []
     with open(fn, newline='', encoding='utf-8') as f: return list(csv.DictReader(f))
 
+# %% ../nbs/00_data.ipynb #2d98d2c1
 def append_manifest(path:Path, # Dataset folder
                     rows:list, # Dicts with the `manifest_cols` keys
                    ):
@@ -126,12 +134,12 @@ def download_images(urls:list,          # Image URLs
             known.add(r['sha1'])
             fn = path/category/f"{r['sha1'][:16]}{r['ext']}"
             fn.parent.mkdir(parents=True, exist_ok=True)
-            fn.write_bytes(r['data'])
+            atomic_write(fn, r['data']) # a crash never leaves half a photo
             rows.append(dict(file=fn.relative_to(path).as_posix(), category=category, query=query, url=u, sha1=r['sha1']))
     append_manifest(path, rows)
     return rows, fails
 
-# %% ../nbs/00_data.ipynb #ba73bef8
+# %% ../nbs/00_data.ipynb #dacb131a
 def image_files(path:Path,     # Dataset folder
                 cats:list=None, # Category folders to look in; default all of them
                )->L:
@@ -140,6 +148,7 @@ def image_files(path:Path,     # Dataset folder
     fns = get_image_files(path, folders=cats or categories(path))
     return fns.sorted(key=lambda p: p.relative_to(path).as_posix()) # the same order, so the same split, on every OS
 
+# %% ../nbs/00_data.ipynb #95ce8047
 def categories(path:Path)->list: # Dataset folder
     "Names of the category folders of `path`, sorted"
     return sorted(p.name for p in Path(path).iterdir() if p.is_dir() and not p.name.startswith(('.', '_')))
@@ -148,12 +157,11 @@ def categories(path:Path)->list: # Dataset folder
 def verify_image(fn:Path,        # Image file
                  min_size:int=32, # Smallest allowed shorter side, in pixels (icons and thumbnails are not photos)
                 )->bool:
-    "True if `fn` decodes fully as an image at least `min_size` pixels on its shorter side"
-    try:
-        with Image.open(fn) as im: im.load()
-        return min(im.size) >= min_size
-    except Exception: return False
+    "True if `fn` decodes fully as an image (`imgcls.core.load_image`) at least `min_size` pixels on its shorter side"
+    try: return min(load_image(fn).size) >= min_size
+    except ImageError: return False
 
+# %% ../nbs/00_data.ipynb #d51309f0
 def verify_images(path:Path,        # Dataset folder
                   quarantine:str='.quarantine', # Folder (under `path`) to move broken files into
                   min_size:int=32,  # Smallest allowed shorter side, in pixels
@@ -166,7 +174,8 @@ def verify_images(path:Path,        # Dataset folder
         to = path/quarantine/fn.relative_to(path)
         to.parent.mkdir(parents=True, exist_ok=True)
         moved.append(Path(shutil.move(fn, to)))
-    if moved: print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
+    if moved:
+        print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
     return moved
 
 # %% ../nbs/00_data.ipynb #0a267cb8
@@ -181,9 +190,10 @@ def resize_image(fn:Path,         # Image file
         im = ImageOps.exif_transpose(im)
         im.thumbnail((max_size,max_size))
         if fmt == 'JPEG' and im.mode not in ('RGB', 'L'): im = im.convert('RGB')
-    im.save(fn, fmt, **({'quality': 90} if fmt=='JPEG' else {}))
+    with atomic_path(fn) as tmp: im.save(tmp, fmt, **({'quality': 90} if fmt=='JPEG' else {})) # never half a photo
     return True
 
+# %% ../nbs/00_data.ipynb #2912742a
 def resize_images(path:Path,       # Dataset folder
                   max_size:int=400, # Longest side after resizing
                   max_workers:int=defaults.cpus, # Parallel workers
@@ -216,23 +226,16 @@ def gather(categories:list,     # Category names; each becomes a folder
     return dest
 
 # %% ../nbs/00_data.ipynb #78c0eb90
-def open_upright(fn:Path)->Image.Image: # Image file
-    "Open `fn` as RGB, turned upright by its EXIF orientation, with transparency laid on white"
-    with Image.open(fn) as im:
-        im.load()
-        im = ImageOps.exif_transpose(im)
-    if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
-    if im.mode in ('RGBA', 'LA', 'PA'): im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
-    return im.convert('RGB')
-
 class UprightImage(PILImage):
-    "A fastai `PILImage` opened with `open_upright`"
+    "A fastai `PILImage` opened with `imgcls.core.load_image`: upright, RGB, transparency on white"
     @classmethod
-    def create(cls, fn, **kwargs): return cls(open_upright(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
+    def create(cls, fn, **kwargs):
+        return cls(load_image(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
 
-# %% ../nbs/00_data.ipynb #b4a5d58e
+# %% ../nbs/00_data.ipynb #85466986
 def _in(files, f): return Path(f).resolve() in files
 
+# %% ../nbs/00_data.ipynb #c39b22c5
 def dataloaders(path:Path,          # Dataset folder, one folder per category
                 size:int=192,       # Side of the square the photos are resized to
                 bs:int=32,          # Batch size
@@ -246,7 +249,8 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
                 **kwargs,           # Passed to `DataBlock.dataloaders`
                ):
     "fastai `DataLoaders` for the category folders of `path`"
-    from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize, aug_transforms
+    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize,
+                                   aug_transforms)
     path = Path(path)
     cats = cats or categories(path)
     if len(cats) < 2: raise ValueError(f"{path} needs at least two category folders with images, found {cats}")
@@ -255,7 +259,9 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
     if valid is not None:
         vset = frozenset(Path(f).resolve() for f in valid)
         stray = vset - {f.resolve() for f in image_files(path, cats)}
-        if stray: raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, e.g. {min(stray)}")
+        if stray:
+            raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, "
+                             f"e.g. {min(stray)}")
         splitter = FuncSplitter(partial(_in, vset))
     dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(image_files, cats=cats),
                        splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, store_attr
 from .core import ImageTooLarge, utc_now
-from .infer import Classifier, Head, default_bundle, save_head_bundle, bundle_files
+from .infer import Classifier
+from .bundle import Bundle, default_bundle, save_head_bundle, bundle_files
 from .head import fit_head, shipped_negatives, net_name
 from .storage import Store, Unavailable, token_hash
 
@@ -262,12 +263,12 @@ def photo(self:Service, fid:int, sid:int)->bytes:
 
 # %% ../nbs/04b_service.ipynb #7b3984fb
 @patch
-def _load_active(self:Service, fid:int)->Head|None:
-    "The `Head` of `fid`'s active model, or of the newest earlier one that loads (which becomes active); None if none"
+def _load_active(self:Service, fid:int)->Bundle|None:
+    "The `Bundle` of `fid`'s active model, or of the newest earlier one that loads (which becomes active); None if none"
     while (m := self.store.active_model(fid)) is not None:
         if self.heads.get(fid, (None,))[0] == m['id']: return self.heads[fid][1]
         try:
-            h = Head(self.store.model_path(m['dir']))
+            h = Bundle(self.store.model_path(m['dir']))
             if h.W is None or h.categories != self.function(fid)['labels']:
                 raise ValueError('not a head bundle of this function')
             self.heads[fid] = (m['id'], h); return h
@@ -280,8 +281,8 @@ def _load_active(self:Service, fid:int)->Head|None:
 
 # %% ../nbs/04b_service.ipynb #b7e8eed2
 @patch
-def head(self:Service, fid:int)->Head:
-    "The `Head` that answers for function `fid`; `NoModel` if it has none yet"
+def head(self:Service, fid:int)->Bundle:
+    "The `Bundle` that answers for function `fid`; `NoModel` if it has none yet"
     with self.lock: h = self._load_active(fid)
     if h is not None: return h
     if self.store.models(fid):
