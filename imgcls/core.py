@@ -1,4 +1,4 @@
-"""What every module shares: opening an image upright in RGB, the image files it reads, writing a file atomically, the time.
+"""What every module shares: opening an image upright in RGB, which files are images, atomic writes, the time.
 
 Docs: https://imgcls.github.io/imgcls/core.html.md"""
 
@@ -29,7 +29,8 @@ def _to_rgb(im:Image.Image)->Image.Image:
         hi = a.max() if a.max() > 255 else 255
         im = Image.fromarray((np.clip(a, 0, None) * 255 / max(hi, 1)).astype(np.uint8), 'L')
     if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
-    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa'): im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
+    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa'):
+        im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
     return im if im.mode == 'RGB' else im.convert('RGB')
 
 # %% ../nbs/00_core.ipynb #3e72a9e9
@@ -42,7 +43,8 @@ def _why(e:Exception)->str:
 def _check_pixels(im:Image.Image, name:str, max_pixels:int|None):
     "Raise `ImageTooLarge` before decoding an image of more than `max_pixels` pixels"
     if max_pixels and im.width * im.height > max_pixels:
-        raise ImageTooLarge(f"{name}: {im.width}x{im.height} is {im.width * im.height / 1e6:.0f} megapixels, more than the {max_pixels / 1e6:g} accepted")
+        raise ImageTooLarge(f"{name}: {im.width}x{im.height} is {im.width * im.height / 1e6:.0f} megapixels, "
+                            f"more than the {max_pixels / 1e6:g} accepted")
 
 # %% ../nbs/00_core.ipynb #132c2325
 def _open(src, name:str, max_pixels:int|None, draft:int|None)->Image.Image:
@@ -50,7 +52,8 @@ def _open(src, name:str, max_pixels:int|None, draft:int|None)->Image.Image:
     try:
         im = Image.open(src)
         _check_pixels(im, name, max_pixels)
-        if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft)) # JPEG decodes at 1/2, 1/4 or 1/8 scale, at least `draft` px
+        # a JPEG decodes at 1/2, 1/4 or 1/8 scale, keeping at least `draft` px a side
+        if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
         im.load()
         return im
     except ImageTooLarge: raise
@@ -64,10 +67,12 @@ def _from_array(a:np.ndarray, name:str)->Image.Image:
     "A PIL image from an HxW, HxWx3 or HxWx4 array of any dtype"
     shape = a.shape
     if a.dtype == bool: a = a.astype(np.uint8) * 255
-    elif a.dtype.kind == 'f': a = (np.clip(a, 0, 1) * 255 if a.max(initial=0) <= 1 else np.clip(a, 0, 255)).round().astype(np.uint8)
+    elif a.dtype.kind == 'f':
+        a = (np.clip(a, 0, 1) * 255 if a.max(initial=0) <= 1 else np.clip(a, 0, 255)).round().astype(np.uint8)
     elif a.dtype != np.uint8: a = np.clip(a, 0, 255).astype(np.uint8)
     if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)): raise ImageError(f"{name or 'array'}: expected an HxW, HxWx3 or HxWx4 array, got shape {shape}")
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ImageError(f"{name or 'array'}: expected an HxW, HxWx3 or HxWx4 array, got shape {shape}")
     return Image.fromarray(a)
 
 # %% ../nbs/00_core.ipynb #13bad0b0
@@ -76,7 +81,7 @@ def load_image(img,           # Path, str, bytes, file object, PIL image or nump
                max_pixels:int=None, # Refuse images of more pixels than this (`ImageTooLarge`), before decoding them
                draft:int=None, # JPEG: decode at a reduced scale, keeping at least this many pixels on each side
               )->Image.Image: # RGB image, turned upright by its EXIF orientation
-    "Open `img` as an upright RGB PIL image; raise `ImageError` (a `ValueError`) naming the file if it is not a decodable image"
+    "Open `img` as an upright RGB PIL image; `ImageError` (a `ValueError`) naming the file if it does not decode"
     if isinstance(img, Image.Image): im,name = img,name or 'image'; _check_pixels(im, name, max_pixels)
     elif isinstance(img, np.ndarray): im,name = _from_array(img, name),name or 'array'
     else:
