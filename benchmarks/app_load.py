@@ -60,7 +60,7 @@ def load(url, imgs, n_clients, seconds, warmup=2.):
     t0 = time.perf_counter(); t_start,t_end = t0 + warmup,t0 + warmup + seconds
     def worker(i):
         c,k = get_client(url),i
-        while (now := time.perf_counter()) < t_end:
+        while time.perf_counter() < t_end:
             t = time.perf_counter()
             try: c.predict(img=handle_file(imgs[k % len(imgs)]), api_name='/predict'); e = None
             except Exception as ex: e = f'{type(ex).__name__}: {ex}'[:200]
@@ -88,7 +88,7 @@ def client_threads(url, imgs, calls, threads=4):
     return dict(threads=threads, calls=calls // threads * threads, failed=len(fails), first_failures=sorted(set(fails))[:3], s=time.perf_counter() - t)
 
 def grouped(clf, photos):
-    "Grouped 5-fold accuracy of the head fitted on `clf`'s features of the four categories (`benchmarks/run.py`'s folds, negatives and bank)"
+    "Grouped 5-fold accuracy of the head fitted on `clf`'s features of the four categories (`benchmarks/run.py`'s folds and negatives)"
     from run import _rows, _group, cross_validate
     from imgcls.data import synthetic_negatives
     rows = _rows(photos)
@@ -96,7 +96,7 @@ def grouped(clf, photos):
     pl,pg = np.array([r['label'] for r in rows]),np.array([_group(r, 'photos') for r in rows])
     cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats); neg = pl == 'other'
     d = dict(X=P[m], Xq=P[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in rows])[m],
-             N=P[neg], neg_groups=pg[neg], is_test_neg=np.ones(neg.sum(), bool), in_bank=np.ones(neg.sum(), bool), cats=cats,
+             N=P[neg], neg_groups=pg[neg], is_test_neg=np.ones(neg.sum(), bool), in_shipped=np.ones(neg.sum(), bool), cats=cats,
              synthetic=clf.features(synthetic_negatives()))
     g = cross_validate(d, 'new')
     return {k: g[k] for k in ('acc', 'kept', 'acc_kept', 'e2e', 'neg_rejected', 'auroc', 'n')}

@@ -8,7 +8,8 @@ whole sources or sub-groups, with "none of these" measured on held-out negatives
 re-encode (`--shift-only` stops there). Then, secondary, on the four headline categories of the shared photos with a
 fixed, stratified 20% hold-out from the same sources. Prints markdown tables and writes them as JSON. Every timing is
 taken in a fresh process where it matters (training end to end, serving cold start) and is a median of several runs
-where it is short. `--quick` skips fine-tuning and EfficientNet-Lite1/2 and draws fewer label subsets.
+where it is short. `--quick` skips fine-tuning, EfficientNet-Lite1/2, the pre-issue-9 network and the same-source
+folds, and draws fewer label subsets: CI runs `--quick --out <a temp file>`, which leaves the committed JSON alone.
 """
 import argparse, json, os, sys, time, subprocess, resource, tempfile, platform, socket
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 here = Path(__file__).resolve().parent
 cats = ['nature', 'sports', 'architecture', 'fashion']
+cats_sorted = sorted(cats) # the class indices of the heads fitted here
 archs = {'efficientnet_lite0': 224, 'efficientnet_lite1': 240, 'efficientnet_lite2': 260} # each network's native size
 
 def peak_rss_mb():
@@ -146,21 +148,27 @@ def app_cold(bundle, img):
         return dict(cold_start_s=cold, peak_rss_mb=int(hwm[0].split()[1]) / 1024 if hwm else None)
     finally: p.terminate(); p.wait()
 
+def fit_predict(X, y, Xq):
+    "The categories (names) of `Xq` under the logistic regression `imgcls.head.fit_linear` fits on features `X` of categories `y`"
+    from imgcls.head import fit_linear
+    W,b = fit_linear(X, np.searchsorted(cats_sorted, y), len(cats_sorted))
+    return np.array(cats_sorted)[(Xq @ W.T + b).argmax(1)]
+
 def accuracy_tables(photos, fns, labels, sources, tr, te, arch_list, draws):
     "Hold-out and 5-fold accuracy per network on cached features, label efficiency and per-source results for the first network"
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.metrics import f1_score
-    from imgcls.train import train, features, head_model
+    from imgcls.train import train, features
     out = dict(archs={}, label_efficiency={}, per_source={})
     for arch in arch_list:
         t = time.perf_counter()
         learn = train(photos, arch=arch, size=archs[arch], cats=cats, valid=[fns[i] for i in te])
         x = features(learn, fns, learn.imgcls['cache'])
         feat_s = time.perf_counter() - t
-        m = head_model().fit(x[tr], labels[tr])
-        p = m.predict(x[te])
-        oof = cross_val_predict(head_model(), x, labels, cv=StratifiedKFold(5, shuffle=True, random_state=0))
-        folds = [np.mean(oof[f] == labels[f]) for _,f in StratifiedKFold(5, shuffle=True, random_state=0).split(x, labels)]
+        p = fit_predict(x[tr], labels[tr], x[te])
+        oof,folds = np.empty_like(labels),[]
+        for fit,f in StratifiedKFold(5, shuffle=True, random_state=0).split(x, labels):
+            oof[f] = fit_predict(x[fit], labels[fit], x[f]); folds.append(np.mean(oof[f] == labels[f]))
         out['archs'][arch] = dict(size=archs[arch], holdout_acc=float(np.mean(p == labels[te])), macro_f1=float(f1_score(labels[te], p, average='macro')),
                                   recall={c: float(np.mean(p[labels[te] == c] == c)) for c in cats},
                                   cv5_mean=float(np.mean(folds)), cv5_worst=float(np.min(folds)), features_s=feat_s, n_holdout=len(te))
@@ -170,7 +178,7 @@ def accuracy_tables(photos, fns, labels, sources, tr, te, arch_list, draws):
                 accs = []
                 for _ in range(draws):
                     sub = np.concatenate([rng.choice(tr[labels[tr] == c], n, replace=False) for c in cats])
-                    accs.append(np.mean(head_model().fit(x[sub], labels[sub]).predict(x[te]) == labels[te]))
+                    accs.append(np.mean(fit_predict(x[sub], labels[sub], x[te]) == labels[te]))
                 out['label_efficiency'][n] = dict(mean=float(np.mean(accs)), worst=float(np.min(accs)), draws=draws)
             for s in sorted(set(sources)):
                 i,j = sources == s,sources[te] == s
@@ -181,18 +189,20 @@ def accuracy_tables(photos, fns, labels, sources, tr, te, arch_list, draws):
 def ood_table(photos, fns, labels, tr, te, k_list=(1, 5, 10)):
     "OOD methods compared: fit on 80% of the training photos, threshold from the other 20%, measured on the hold-out and on `other`"
     from sklearn.model_selection import train_test_split
-    from imgcls.train import train, features, head_model
+    from imgcls.train import train, features
+    from imgcls.head import fit_linear
     from imgcls.ood import fit_ood, ood_methods, auroc, tnr_at_tpr
     learn = train(photos, cats=cats, valid=[fns[i] for i in te]) # only for its network; features come from the cache
     other = sorted((photos/'other').glob('*.jpg'))
     x,xo = features(learn, fns, learn.imgcls['cache']),features(learn, other, learn.imgcls['cache'])
     fit,cal = train_test_split(tr, test_size=0.2, stratify=labels[tr], random_state=1)
-    m = head_model().fit(x[fit], labels[fit])
-    yi = lambda idx: np.searchsorted(m.classes_, labels[idx])
-    lg = lambda f: f @ m.coef_.T + m.intercept_
-    acc_all = float(np.mean(m.predict(x[te]) == labels[te]))
+    W,b = fit_linear(x[fit], np.searchsorted(cats_sorted, labels[fit]), len(cats_sorted))
+    yi = lambda idx: np.searchsorted(cats_sorted, labels[idx])
+    lg = lambda f: f @ W.T + b
+    pred = lambda f: np.array(cats_sorted)[lg(f).argmax(1)]
+    acc_all = float(np.mean(pred(x[te]) == labels[te]))
     out = {}
-    for meth in ood_methods:
+    for meth in [m for m in ood_methods if m != 'knn+none']: # the head's own method: `imgcls.head.fit_head` fits it, the shift tables measure it
         for k in (k_list if meth == 'knn' else (1,)):
             params,arrays = fit_ood(meth, x[fit], yi(fit), lg(x[cal]), x[cal], yi(cal), keep=0.95, k=k)
             st = {**params, **arrays}
@@ -200,7 +210,7 @@ def ood_table(photos, fns, labels, tr, te, k_list=(1, 5, 10)):
             kept = si <= params['threshold']
             out[meth + (f' (k={k})' if meth == 'knn' else '')] = dict(
                 auroc=auroc(si, so), tnr_at_95tpr=tnr_at_tpr(si, so, 0.95), kept_in=float(kept.mean()), rejected_other=float(np.mean(so > params['threshold'])),
-                acc_accepted=float(np.mean(m.predict(x[te][kept]) == labels[te][kept])), acc_all=acc_all)
+                acc_accepted=float(np.mean(pred(x[te][kept]) == labels[te][kept])), acc_all=acc_all)
     return dict(methods=out, n_fit=len(fit), n_calibration=len(cal), n_in=len(te), n_other=len(other))
 
 def pct(v): return '' if v is None else f'{100*v:.2f}%'
@@ -224,7 +234,7 @@ def _rows(root):
 
 def _reencoded(fn, q=75):
     import io
-    from imgcls.infer import load_image
+    from imgcls.core import load_image
     b = io.BytesIO(); load_image(fn).save(b, 'JPEG', quality=q); return b.getvalue()
 
 def _features(clf, paths):
@@ -261,8 +271,8 @@ def cross_validate(d, recipe='new', k=5, same_source=False):
     for j in range(k):
         te,nte = fold == j,nfold == j
         if recipe == 'new':
-            bank = np.r_[d['N'][d['in_bank'] & ~nte], d['synthetic']] # the shipped bank, less the negatives this fold tests on
-            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), bank=bank)
+            shipped = np.r_[d['N'][d['in_shipped'] & ~nte], d['synthetic']] # the shipped negatives, less those this fold tests on
+            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), bank=shipped)
             st = {**params, **arrays}
         else: st,arrays = _old_recipe(X[~te], y[~te], len(cats))
         def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
@@ -278,20 +288,23 @@ def cross_validate(d, recipe='new', k=5, same_source=False):
                 per_source={s: dict(n=int((src == s).sum()), acc=float(np.mean(top[src == s] == yy[src == s])), kept=float(np.mean(kept[src == s])),
                                     e2e=float(np.mean(lab[src == s] == yy[src == s]))) for s in sorted(set(src))})
 
-def shift_tables(photos, food):
-    "Grouped (and same-source) cross-validation on both tasks, new recipe and old, features through the built-in model's network and the previous one's"
-    import subprocess
+def old_network():
+    "The built-in model before issue 9, from git; None without that history (e.g. a shallow CI checkout)"
+    from imgcls.infer import Classifier
+    with tempfile.TemporaryDirectory(prefix='imgcls-old-') as old: # a Classifier reads its bundle's files when made
+        for f in ('model.json', 'model.onnx', 'ood.npz'):
+            data = subprocess.run(['git', 'show', f'12f634c:imgcls/models/default/{f}'], cwd=here.parent, capture_output=True).stdout
+            if data: (Path(old)/f).write_bytes(data)
+        return Classifier(old) if (Path(old)/'model.onnx').exists() else None
+
+def shift_tables(photos, food, old=True, same_source=True):
+    "Grouped (and `same_source`) cross-validation on both tasks, new recipe and old, features through the built-in model's network and (`old`) the previous one's"
     from imgcls.infer import Classifier, default_bundle
     from imgcls.data import synthetic_negatives
     prows,frows = _rows(photos),_rows(food)
-    other = [r for r in prows if r['label'] == 'other']
     foodlike = np.array([r['source'] == 'inet1k' and Path(r['file']).stem.split('__')[1].startswith('n07') for r in prows])
     nets = dict(new=Classifier(default_bundle()))
-    old = Path(tempfile.mkdtemp(prefix='imgcls-old-'))
-    for f in ('model.json', 'model.onnx', 'ood.npz'): # the built-in model before issue 9, from git
-        data = subprocess.run(['git', 'show', f'12f634c:imgcls/models/default/{f}'], cwd=here.parent, capture_output=True).stdout
-        if data: (old/f).write_bytes(data)
-    if (old/'model.onnx').exists(): nets['old'] = Classifier(old)
+    if old and (clf := old_network()): nets['old'] = clf
     out = {}
     for name,clf in nets.items():
         t = time.perf_counter()
@@ -305,29 +318,31 @@ def shift_tables(photos, food):
             if task == 'photos':
                 cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats)
                 d = dict(X=P[m], Xq=Pq[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in prows])[m],
-                         N=P[pl == 'other'], neg_groups=pg[pl == 'other'], is_test_neg=np.ones((pl == 'other').sum(), bool), in_bank=np.ones((pl == 'other').sum(), bool))
+                         N=P[pl == 'other'], neg_groups=pg[pl == 'other'], is_test_neg=np.ones((pl == 'other').sum(), bool), in_shipped=np.ones((pl == 'other').sum(), bool))
             else:
                 cats = ['breakfast', 'dessert', 'main_course', 'soup']; fl = np.array([r['label'] for r in frows])
                 negm = ~foodlike # every photo that is not food: the four categories and `other`, less ImageNet's foods
                 d = dict(X=F, Xq=Fq, y=np.searchsorted(cats, fl), groups=np.array([_group(r, 'food') for r in frows]),
                          sources=np.array([f"{r['label']}/{r['source']}" for r in frows]), N=P[negm], neg_groups=pg[negm],
-                         is_test_neg=np.ones(negm.sum(), bool), in_bank=(pl == 'other')[negm])
+                         is_test_neg=np.ones(negm.sum(), bool), in_shipped=(pl == 'other')[negm])
             d.update(cats=cats, synthetic=syn)
             for recipe in (('new', 'old') if name == 'new' else ('old',)):
                 key = f"{task}: {'flip features, ' if name == 'new' else ''}{recipe} recipe"
                 print(f'  {key} ...', file=sys.stderr)
-                out[key] = dict(grouped=cross_validate(d, recipe), same_source=cross_validate(d, recipe, same_source=True), features_s=feat_s, task=task)
+                out[key] = dict(grouped=cross_validate(d, recipe), features_s=feat_s, task=task)
+                if same_source: out[key]['same_source'] = cross_validate(d, recipe, same_source=True)
     return out
 
 def shift_table_md(r):
     o = ["Grouped 5-fold cross-validation: whole groups (a source; a sport, an Intel scene type, a garment type, an ImageNet synset for one-source "
          "categories; a dish for food) are held out together, every fold trains every category. Negatives: held-out folds of `other` "
-         "(photos task) or of every non-food photo (food task, ImageNet's foods left out), never in the bank of the fold that tests them. "
+         "(photos task) or of every non-food photo (food task, ImageNet's foods left out), never among the shipped negatives of the fold that tests them. "
          "'flips': answers changed by a JPEG quality-75 re-encode. Same-source: random stratified folds, the same recipe.\n",
          '| task, features, recipe | split | accuracy, no rejection | kept | accuracy of kept | end to end | negatives rejected | AUROC | flips | head fit per fold |',
          '|---|---|---|---|---|---|---|---|---|---|']
     for k,v in r.items():
         for split in ('grouped', 'same_source'):
+            if split not in v: continue
             g = v[split]
             o.append(f"| {k} | {split.replace('_', '-')} | {pct(g['acc'])} | {pct(g['kept'])} | {pct(g['acc_kept'])} | {pct(g['e2e'])} | {pct(g['neg_rejected'])} | "
                      f"{g['auroc']:.3f} | {pct(g['flips'])} | {g['fit_s']:.1f} s |")
@@ -378,29 +393,16 @@ def machine():
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
     return f"{os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--photos', default=str(here.parent.parent/'shared'/'datasets'/'photos'))
-    p.add_argument('--out', default=str(here/'results.json'))
-    p.add_argument('--quick', action='store_true')
-    p.add_argument('--food', default=str(here.parent.parent/'shared'/'datasets'/'food'))
-    p.add_argument('--shift-only', action='store_true', help='only the grouped cross-validation tables of both tasks')
-    p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
-    p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')
-    p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50); p.add_argument('--t0', type=float)
-    a = p.parse_args()
-    if a.child: return dict(train=child_train, serve=child_serve)[a.child](a)
-    photos = Path(a.photos).resolve()
-    if not (photos/'manifest.csv').exists(): sys.exit(f"no photos at {photos}: pass --photos (see ../shared/datasets/README)")
+def bench(a, photos, work):
+    "Every table, on the photos in `photos` (and `a.food`), with scratch folder `work`; None after the shift tables with `a.shift_only`"
     fns,labels,sources = manifest(photos)
     tr,te = split(labels)
-    work = Path(tempfile.mkdtemp(prefix='imgcls-bench-'))
     valid = work/'holdout.json'; valid.write_text(json.dumps([str(fns[i]) for i in te]))
     r = dict(machine=machine(), quick=a.quick, n_train=len(tr), n_holdout=len(te), date=time.strftime('%Y-%m-%d'))
     print('under shift: grouped cross-validation, both tasks ...', file=sys.stderr)
-    r['shift'] = shift_tables(photos, Path(a.food).resolve())
+    r['shift'] = shift_tables(photos, Path(a.food).resolve(), old=not a.quick, same_source=not a.quick)
     print(shift_table_md(r['shift']))
-    if a.shift_only: return Path(a.out).with_name('shift.json').write_text(json.dumps(r, indent=1))
+    if a.shift_only: Path(a.out).with_name('shift.json').write_text(json.dumps(r, indent=1)); return None
     os.environ['IMGCLS_CACHE'] = str(work/'features') # an empty feature cache: the 'features' column times computing them
     print('accuracy and label efficiency on cached features ...', file=sys.stderr)
     r['accuracy'] = accuracy_tables(photos, fns, labels, sources, tr, te, list(archs)[:1 if a.quick else 3], 5 if a.quick else 20)
@@ -418,7 +420,23 @@ def main():
         r['training']['finetune, 3 epochs'] = run_child(base + ['--dest', work/'finetune', '--mode', 'finetune'], env)
     print('serving cold start ...', file=sys.stderr)
     r['serving'] = dict(infer=serve_cold(photos, work/'fast', valid, 3 if a.quick else 5), app=app_cold(work/'fast', fns[te[0]]))
-    Path(a.out).write_text(json.dumps(r, indent=1))
-    print(tables(r))
+    return r
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--photos', default=str(here.parent.parent/'shared'/'datasets'/'photos'))
+    p.add_argument('--out', default=str(here/'results.json'))
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--food', default=str(here.parent.parent/'shared'/'datasets'/'food'))
+    p.add_argument('--shift-only', action='store_true', help='only the grouped cross-validation tables of both tasks')
+    p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
+    p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')
+    p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50); p.add_argument('--t0', type=float)
+    a = p.parse_args()
+    if a.child: return dict(train=child_train, serve=child_serve)[a.child](a)
+    photos = Path(a.photos).resolve()
+    if not (photos/'manifest.csv').exists(): sys.exit(f"no photos at {photos}: pass --photos (see ../shared/datasets/README)")
+    with tempfile.TemporaryDirectory(prefix='imgcls-bench-') as work: r = bench(a, photos, Path(work))
+    if r: Path(a.out).write_text(json.dumps(r, indent=1)); print(tables(r))
 
 if __name__ == '__main__': main()

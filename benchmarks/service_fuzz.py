@@ -14,7 +14,7 @@ sends: it opens every function.
 
     python benchmarks/service_fuzz.py [--max-examples 30] [--max-time 300]
 """
-import argparse, os, subprocess, sys, tempfile
+import argparse, subprocess, sys, tempfile
 from pathlib import Path
 import httpx
 from imgcls.testing import free_port, wait_up, picture

@@ -89,7 +89,6 @@ def main():
                     shape = ['circle', 'square'][k % 2]
                     r = c.post(f'/functions/{fid}/samples', data=dict(label=shape), files=[('files', (f'l{k}.jpg', picture(shape, ['red', 'blue'][k % 2], seed=5000 + k), 'image/jpeg'))])
                     uploads.append(r.status_code); k += 1; stop.wait(1)
-        before = len(httpx.get(f'{url}/functions/{fid}/samples', headers=h, params=dict(limit=1000)).json())
         ts = [threading.Thread(target=client, args=(i,)) for i in range(a.clients)] + [threading.Thread(target=labeller)]
         t0 = time.perf_counter()
         for t in ts: t.start()
