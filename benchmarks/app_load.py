@@ -103,7 +103,7 @@ def grouped(clf, photos):
 
 def speed(clf, imgs, reps=40):
     "Single-image latency (decoded image -> answer) and batch-of-16 throughput, alternating with the other bundle by the caller"
-    from imgcls.infer import load_image
+    from imgcls.core import load_image
     ims = [load_image(f) for f in imgs]
     clf.predict(ims[:1])
     ts = []
@@ -115,7 +115,8 @@ def speed(clf, imgs, reps=40):
 
 def quantized(photos):
     "The int8 bundle against fp32: grouped accuracy (with the shared photos), latency and throughput in alternating blocks"
-    from imgcls.infer import Classifier, default_bundle
+    from imgcls.infer import Classifier
+    from imgcls.bundle import default_bundle
     from imgcls.app import example_images, quantize_bundle
     food = photos.parent/'food'
     cal = sorted(food.rglob('*.jpg'))[::10][:64] if food.is_dir() else example_images() # calibration photos: another task's, never the test photos

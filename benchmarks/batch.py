@@ -44,7 +44,8 @@ def line(n1, t1, n2, t2):
 
 def split(photos:Path, n:int=200)->dict:
     "Milliseconds per photo, in one thread: reading the file, decoding it (`load_image` at the draft scale), the network and head"
-    from imgcls.infer import Classifier, load_image
+    from imgcls.infer import Classifier
+    from imgcls.core import load_image
     clf,fns = Classifier(threads=1),sorted(photos.rglob('*.jpg'))[:n]
     t0 = time.perf_counter(); datas = [f.read_bytes() for f in fns]
     t1 = time.perf_counter(); ims = [load_image(d, draft=4*clf.meta['size']) for d in datas]

@@ -272,7 +272,7 @@ def cross_validate(d, recipe='new', k=5, same_source=False):
         te,nte = fold == j,nfold == j
         if recipe == 'new':
             shipped = np.r_[d['N'][d['in_shipped'] & ~nte], d['synthetic']] # the shipped negatives, less those this fold tests on
-            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), bank=shipped)
+            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), shipped=shipped)
             st = {**params, **arrays}
         else: st,arrays = _old_recipe(X[~te], y[~te], len(cats))
         def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
@@ -299,7 +299,8 @@ def old_network():
 
 def shift_tables(photos, food, old=True, same_source=True):
     "Grouped (and `same_source`) cross-validation on both tasks, new recipe and old, features through the built-in model's network and (`old`) the previous one's"
-    from imgcls.infer import Classifier, default_bundle
+    from imgcls.infer import Classifier
+    from imgcls.bundle import default_bundle
     from imgcls.data import synthetic_negatives
     prows,frows = _rows(photos),_rows(food)
     foodlike = np.array([r['source'] == 'inet1k' and Path(r['file']).stem.split('__')[1].startswith('n07') for r in prows])

@@ -9,7 +9,7 @@ __all__ = ['commands', 'parse_queries', 'gather', 'train', 'audit', 'predict', '
            'main']
 
 # %% ../nbs/06_cli.ipynb #25645d3b
-import sys, os, json, importlib.util
+import sys, os, json, shutil, tempfile, importlib.util
 from pathlib import Path
 from fastcore.script import anno_parser, bool_arg
 from . import __version__
@@ -93,10 +93,12 @@ def train(path:str,                      # Dataset folder, one folder per catego
     learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct,
                    seed=seed,
                    cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None,
-                   negative=negative if mode == 'fast' else None, bank=shipped, keep=keep, flip=flip)
-    res = evaluate(learn, figs or Path(dest)/'figures')
-    export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep,
-                  unknown=unknown, negative=negative)
+                   negative=negative if mode == 'fast' else None, shipped=shipped, keep=keep, flip=flip)
+    with tempfile.TemporaryDirectory() as d: # the bundle folder is written whole, so its figures are added after it
+        res = evaluate(learn, figs or d)
+        export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep,
+                      unknown=unknown, negative=negative)
+        if not figs: shutil.copytree(d, Path(dest)/'figures')
     hp = learn.imgcls.get('head', {}).get('params')
     cv = f"; {hp['cv_accuracy']:.2%} cross-validated on held-out groups of similar photos" if hp else ''
     print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos{cv}; bundle written to {dest}")
@@ -114,7 +116,8 @@ def audit(path:str,                     # Dataset folder, one folder per categor
          ):
     "Find likely wrong labels, near-duplicates, leaks across the split and junk; write a CSV and a contact sheet"
     _need('audit', 'torch', 'fastai', 'timm', 'cleanlab', 'imagehash')
-    from imgcls.audit import audit as _audit, contact_sheet
+    from imgcls.audit import audit as _audit
+    from imgcls.review import contact_sheet
     cats = [c.strip() for c in cats.split(',') if c.strip()] if cats else None
     issues = _audit(path, valid_pct=valid_pct, seed=seed, cats=cats, arch=arch, size=size)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +135,9 @@ def predict(path:str,          # An image file, or a folder of images
            ):
     "Classify an image (prints the answer as JSON) or every image in a folder (writes a CSV)"
     clf = _classifier(model, unknown=unknown, threshold=threshold)
-    if Path(path).is_dir(): print(clf.predict_folder(path, csv))
+    if Path(path).is_dir():
+        from imgcls.batch import predict_folder
+        print(predict_folder(path, csv, model=clf))
     else:
         try: print(json.dumps(clf.classify(path), indent=1))
         except ValueError as e: sys.exit(f"error: {e}")
