@@ -1,4 +1,4 @@
-"""A Gradio app for a model bundle, whose `/predict` API the classic `gradio_client` code calls, and a ready Hugging Face Space.
+"""A Gradio app for a bundle, whose `/predict` API the classic `gradio_client` code calls, and a Hugging Face Space.
 
 Docs: https://imgcls.github.io/imgcls/app.html.md"""
 
@@ -34,15 +34,17 @@ class _CheckedImage(gr.Image):
 
 # %% ../nbs/04_app.ipynb #1107c5af
 class _AnswerLabel(gr.Label):
-    "A `gr.Label` showing an answer of `Classifier.classify`: its label (maybe the unknown word) and every category's confidence"
+    "A `gr.Label` for a `Classifier.classify` answer: its label (maybe the unknown word) and each category's confidence"
     is_template = True # use gr.Label's front end
     def postprocess(self, value):
-        if not (isinstance(value, dict) and 'confidences' in value and isinstance(value['confidences'], dict)): return super().postprocess(value)
-        return LabelData(label=value['label'], confidences=[LabelConfidence(label=c, confidence=p) for c,p in value['confidences'].items()])
+        if not (isinstance(value, dict) and 'confidences' in value and isinstance(value['confidences'], dict)):
+            return super().postprocess(value)
+        confs = [LabelConfidence(label=c, confidence=p) for c,p in value['confidences'].items()]
+        return LabelData(label=value['label'], confidences=confs)
 
 # %% ../nbs/04_app.ipynb #cdcac85c
 class Batcher:
-    "Call `fn` on lists of the items that threads pass one at a time: what arrives while a batch runs makes the next batch"
+    "Call `fn` on lists of the items threads pass one at a time: what arrives while a batch runs makes the next batch"
     def __init__(self, fn,               # Takes a list of items, returns a list of results
                  max_size:int=16,        # Most items in one call of `fn`
                  workers:int=1):         # Threads calling `fn`, each on its own batch
@@ -86,8 +88,10 @@ def explain(a:dict, # An answer of `Classifier.classify`
     "One line saying what the answer means, with the out-of-distribution score"
     if not a: return ''
     if a['ood_score'] is None: return f"**{a['label']}** (this model has no out-of-distribution statistics)"
-    if a['unknown']: return f"**None of: {', '.join(categories)}**. Out-of-distribution score {a['ood_score']:.3f}, above the threshold {a['threshold']:.3f}."
-    return f"**{a['label']}** ({a['confidence']:.0%}). Out-of-distribution score {a['ood_score']:.3f}, within the threshold {a['threshold']:.3f}."
+    if a['unknown']: return (f"**None of: {', '.join(categories)}**. Out-of-distribution score {a['ood_score']:.3f}, "
+                             f"above the threshold {a['threshold']:.3f}.")
+    return (f"**{a['label']}** ({a['confidence']:.0%}). Out-of-distribution score {a['ood_score']:.3f}, "
+            f"within the threshold {a['threshold']:.3f}.")
 
 # %% ../nbs/04_app.ipynb #6f6a1fb6
 def example_images(bundle:Path=None)->list: # Model bundle folder; default the built-in model
@@ -123,7 +127,8 @@ def make_demo(bundle:Path=None,        # Model bundle folder; default `$IMGCLS_M
         a = answer(img)
         return a,a,explain(a, clf.categories)
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        gr.Markdown(f"# {title}\nUpload a photo: it is classified as one of {cats}, or as *{clf.unknown}* when it looks like none of them.")
+        gr.Markdown(f"# {title}\nUpload a photo: it is classified as one of {cats}, "
+                    f"or as *{clf.unknown}* when it looks like none of them.")
         with gr.Row():
             with gr.Column():
                 img = _CheckedImage(type='filepath', image_mode=None, label='photo')

@@ -1,4 +1,4 @@
-"""Find what costs accuracy before you train: wrong labels, near-duplicates (and the leaks they make across the split), junk; as data, most suspicious first.
+"""Find what costs accuracy before training: wrong labels, near-duplicates and split leaks, junk; as data, worst first.
 
 Docs: https://imgcls.github.io/imgcls/audit.html.md"""
 

@@ -1,4 +1,4 @@
-"""Review the photos the model finds hardest, then delete or relabel them safely: nothing is ever unlinked, and every change can be undone.
+"""Review the photos the model finds hardest, then delete or relabel them safely: nothing unlinked, all can be undone.
 
 Docs: https://imgcls.github.io/imgcls/clean.html.md"""
 
@@ -22,15 +22,19 @@ def move_safely(src:Path, # File to move
     while to.exists(): i += 1; to = dest/f'{src.stem}_{i}{src.suffix}'
     return Path(shutil.move(str(src), str(to)))
 
-# %% ../nbs/02_clean.ipynb #4f03004a
+# %% ../nbs/02_clean.ipynb #cc7d16dc
 log_name = 'clean_log.jsonl'
 
+# %% ../nbs/02_clean.ipynb #e79fb0da
 def _log(path): return Path(path)/log_name
+
+# %% ../nbs/02_clean.ipynb #4f46fe40
 def read_log(path:Path)->list: # Dataset folder
     "Entries of the cleaning log of `path`"
     fn = _log(path)
     return [json.loads(l) for l in fn.read_text(encoding='utf-8').splitlines() if l.strip()] if fn.exists() else []
 
+# %% ../nbs/02_clean.ipynb #4f03004a
 def apply_decisions(path:Path,          # Dataset folder, one folder per category
                     deletes:list=(),    # Files to delete (moved to `trash`)
                     changes:list=(),    # `(file, new_category)` pairs
@@ -43,7 +47,8 @@ def apply_decisions(path:Path,          # Dataset folder, one folder per categor
     for f,_,_ in todo: # check everything before moving anything
         if not f.exists(): raise FileNotFoundError(f"{f} does not exist: nothing was moved")
         if not f.is_relative_to(path): raise ValueError(f"{f} is not inside {path}: nothing was moved")
-    if len({f for f,_,_ in todo}) < len(todo): raise ValueError("A file is both deleted and relabelled, or listed twice: nothing was moved")
+    if len({f for f,_,_ in todo}) < len(todo):
+        raise ValueError("A file is both deleted and relabelled, or listed twice: nothing was moved")
     batch = max((e['batch'] for e in read_log(path)), default=0) + 1
     entries = []
     with open(_log(path), 'a', encoding='utf-8') as log:
@@ -70,8 +75,10 @@ def undo_cleaning(path:Path,     # Dataset folder
     if batch not in done: raise ValueError(f"Batch {batch} is not in {_log(path)}, or was undone already")
     moves = list(reversed([e for e in log if e['batch']==batch and e['op']!='undo']))
     for e in moves: # check everything before moving anything
-        if (path/e['src']).exists(): raise FileExistsError(f"Cannot undo: {path/e['src']} exists again; nothing was moved")
-        if not (path/e['dst']).exists(): raise FileNotFoundError(f"Cannot undo: {path/e['dst']} is gone; nothing was moved")
+        if (path/e['src']).exists():
+            raise FileExistsError(f"Cannot undo: {path/e['src']} exists again; nothing was moved")
+        if not (path/e['dst']).exists():
+            raise FileNotFoundError(f"Cannot undo: {path/e['dst']} is gone; nothing was moved")
     res = []
     with open(_log(path), 'a', encoding='utf-8') as f:
         for e in moves:

