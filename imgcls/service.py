@@ -49,7 +49,7 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  unknown:str=None, # The function's word for "none of these"
                  folds:int=5,     # Cross-validation folds (fewer if a label has fewer photos)
                  keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
-                 shipped:np.ndarray=None, # Features of the negative photos shipped with imgcls, e.g. `shipped_negatives()`
+                 shipped:np.ndarray=None, # Features of imgcls's shipped negative photos, e.g. `shipped_negatives()`
                 )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able)
     "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on out-of-fold predictions"
     y = np.asarray(y, dtype=object)
