@@ -68,6 +68,8 @@ def gather(categories:str,       # Comma-separated category names, e.g. "nature,
 # %% ../nbs/06_cli.ipynb #bf9cdb89
 def train(path:str,                      # Dataset folder, one folder per category
           dest:str='model',              # Folder for the model bundle
+          recipe:str='auto',             # auto: the best of `imgcls.recipe.recipes` by grouped CV; a recipe; or manual
+          budget:float=240,              # auto: seconds for measuring the candidate recipes (printed before it starts)
           arch:str='efficientnet_lite0', # Backbone: efficientnet_lite0/1/2 (offline), or a torchvision/timm name
           mode:str='fast',               # 'fast': a head on cached features; 'finetune': fastai's fine_tune
           size:int=224,                  # Image side
@@ -86,14 +88,21 @@ def train(path:str,                      # Dataset folder, one folder per catego
           negative:str=None,             # A category folder of negative examples ("none of these"), answered unknown
           shipped:bool_arg=True,         # 'fast': also learn "none of these" from the negatives shipped with imgcls
           flip:bool_arg=True,            # Average each photo's features with its mirror image's, in training and bundle
+          crop:float=None,               # 'fast': also average with the centre crop's features, this share of the side
          ):
     "Train a classifier on a dataset folder, measure it on held-out photos and export a model bundle"
     _need('train', 'torch', 'fastai', 'timm')
     from imgcls.train import train as _train, evaluate, export_bundle
-    learn = _train(path, arch=arch, mode=mode, size=size, bs=bs, C=C, epochs=epochs, lr=lr, valid_pct=valid_pct,
-                   seed=seed,
-                   cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None,
-                   negative=negative if mode == 'fast' else None, shipped=shipped, keep=keep, flip=flip)
+    from imgcls.recipe import recipes, choose_recipe
+    if recipe == 'auto' and (mode != 'fast' or arch != 'efficientnet_lite0' or crop): recipe = 'manual' # asked for
+    if recipe not in ('auto', 'manual', *recipes):
+        sys.exit(f"imgcls train: unknown recipe {recipe!r}; use auto, manual or one of {', '.join(recipes)}")
+    kw = dict(size=size, bs=bs, C=C, valid_pct=valid_pct, seed=seed, shipped=shipped, keep=keep, flip=flip,
+              cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None,
+              negative=negative if mode == 'fast' else None)
+    if recipe == 'auto': learn = choose_recipe(path, budget, **kw)
+    elif recipe == 'manual': learn = _train(path, arch=arch, mode=mode, epochs=epochs, lr=lr, crop=crop, **kw)
+    else: learn = _train(path, **recipes[recipe], **kw)
     with tempfile.TemporaryDirectory() as d: # the bundle folder is written whole, so its figures are added after it
         res = evaluate(learn, figs or d)
         export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep,

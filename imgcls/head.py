@@ -6,11 +6,11 @@ Docs: https://imgcls.github.io/imgcls/head.html.md"""
 
 # %% auto #0
 __all__ = ['group_folds', 'pseudo_groups', 'fit_linear', 'near_labelled', 'net_name', 'shipped_negatives', 'oof_predict',
-           'fit_head']
+           'fit_head', 'grouped_cv', 'cv_summary']
 
 # %% ../nbs/00b_head.ipynb #ee1242cd
 import numpy as np
-from .ood import knn_score, none_prob, softmax, l2norm
+from .ood import knn_score, none_prob, softmax, l2norm, answer_logits, auroc
 
 # %% ../nbs/00b_head.ipynb #e5809256
 def group_folds(y:np.ndarray,      # Category of each photo
@@ -75,9 +75,10 @@ def net_name(arch:str,            # Backbone, e.g. 'efficientnet_lite0'
              size:int,            # Side of the square images
              resize:str='squish', # How images are fitted to the square
              flip:bool=False,     # Features averaged with the mirror image's
+             crop:float=None,     # Features also averaged with the centre crop's, this share of the side
             )->str:
     "The name of a feature network, which names its feature cache and its bank of negatives"
-    return f"{arch}_{size}_{resize}{'_flip' if flip else ''}"
+    return f"{arch}_{size}_{resize}{'_flip' if flip else ''}{f'_crop{round(100 * crop)}' if crop else ''}"
 
 # %% ../nbs/00b_head.ipynb #f81bceaf
 def shipped_negatives(net:str='efficientnet_lite0_224_squish_flip', # The feature network, as `net_name` names it
@@ -151,3 +152,58 @@ def fit_head(X:np.ndarray,          # Features of the labelled photos
                   cv_accuracy=round(float((oof_probs.argmax(1) == y).mean()), 4))
     oof = dict(probs=oof_probs, knn=oof_knn, none=oof_none, score=oof_score, fold=fold)
     return params,dict(W=W, b=b, bank=l2norm(X).astype(np.float16)),oof
+
+# %% ../nbs/00b_head.ipynb #9ac5f246
+def grouped_cv(X:np.ndarray,        # Features of the labelled photos
+               y:np.ndarray,        # Category index of each
+               cats:list,           # Category names
+               fold:np.ndarray,     # Fold of each photo, e.g. from `group_folds`
+               shipped=None,        # Shipped negatives' features, or `shipped(fold)` giving them for each fold
+               negatives:np.ndarray=None, # The user's own negatives, learnt from on the folds that do not hold them
+               neg_fold:np.ndarray=None,  # Fold of each of `negatives`
+               test_negatives:np.ndarray=None, # Negatives to answer, each by the head of its fold
+               test_fold:np.ndarray=None,      # Fold of each of `test_negatives`
+               Xq:np.ndarray=None,  # Features of altered copies of the labelled photos, answered as the photos are
+               **kwargs,            # Passed to `fit_head`
+              )->dict:              # Arrays of answers: `label`, `top`, `score`, `label_q`, `neg_label`, `neg_score`
+    "Every photo's answer from a head fitted on the folds that do not hold it"
+    d = X.shape[1]
+    def arr(a, n=0): return np.zeros((n, d), np.float32) if a is None else np.asarray(a, np.float32)
+    negatives,test_negatives = arr(negatives),arr(test_negatives)
+    neg_fold = np.full(len(negatives), -1) if neg_fold is None else np.asarray(neg_fold)
+    test_fold = np.full(len(test_negatives), -1) if test_fold is None else np.asarray(test_fold)
+    res = {k: np.empty(n, object) for k,n in dict(label=len(y), top=len(y), label_q=len(y) if Xq is not None else 0,
+                                                     neg_label=len(test_negatives)).items()}
+    res.update(score=np.zeros(len(y)), neg_score=np.zeros(len(test_negatives)))
+    for j in np.unique(fold):
+        te = fold == j
+        bank = shipped(j) if callable(shipped) else shipped
+        params,arrays,_ = fit_head(X[~te], y[~te], len(cats), negatives=negatives[neg_fold != j], shipped=bank, **kwargs)
+        st = {**params, **arrays}
+        def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
+        a = answer(X[te])
+        res['label'][te],res['top'][te] = [o['label'] for o in a],[next(iter(o['confidences'])) for o in a]
+        res['score'][te] = [o['ood_score'] for o in a]
+        if Xq is not None: res['label_q'][te] = [o['label'] for o in answer(np.asarray(Xq, np.float32)[te])]
+        tn = test_fold == j
+        if tn.any():
+            an = answer(test_negatives[tn])
+            res['neg_label'][tn],res['neg_score'][tn] = [o['label'] for o in an],[o['ood_score'] for o in an]
+    return res
+
+# %% ../nbs/00b_head.ipynb #e0cb7116
+def cv_summary(res:dict,         # From `grouped_cv`
+               y:np.ndarray,     # Category index of each labelled photo
+               cats:list,        # Category names
+               unknown:str='unknown', # The word for "none of these"
+              )->dict:
+    "Accuracy, kept, accuracy of kept, end to end, negatives rejected, AUROC and flips of `grouped_cv`'s answers"
+    truth,lab = np.array(cats, object)[np.asarray(y)],res['label']
+    kept,rej = lab != unknown,res['neg_label'] == unknown
+    def mean(a): return float(np.mean(a)) if len(a) else None
+    out = dict(acc=mean(res['top'] == truth), kept=mean(kept), acc_kept=mean(lab[kept] == truth[kept]),
+               e2e=mean(lab == truth), neg_rejected=mean(rej), n=len(lab), n_neg=len(rej),
+               e2e_all=mean(np.r_[lab == truth, rej]),
+               flips=mean(res['label_q'] != lab) if len(res['label_q']) else None,
+               auroc=auroc(res['score'], res['neg_score']) if len(rej) else None)
+    return out

@@ -6,8 +6,9 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
 # %% auto #0
 __all__ = ['offline_archs', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
-           'get_arch', 'file_hash', 'features', 'fit_learner_head', 'cache_dir', 'train', 'valid_probs', 'evaluate',
-           'LogitsAndFeatures', 'ood_stats', 'export_bundle']
+           'get_arch', 'centre_crop', 'FeatureNet', 'feature_learner', 'file_hash', 'features', 'uncached',
+           'dataset_labels', 'fit_learner_head', 'cache_dir', 'train', 'valid_probs', 'evaluate', 'LogitsAndFeatures',
+           'ood_stats', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #884911eb
 import hashlib, os
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from fastcore.basics import first, risinstance
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, params
 from fastai.learner import Learner
 from fastai.metrics import accuracy, error_rate
 from fastai.data.transforms import Normalize, parent_label
@@ -77,6 +78,49 @@ def get_arch(arch): # A name (str) or a function `arch(pretrained)`
     if arch in offline_archs: return offline_archs[arch]
     tv = getattr(torchvision.models, arch, None)
     return tv if tv is not None and tv in model_meta else arch
+
+# %% ../nbs/01_train.ipynb #0dfa2701
+def centre_crop(x:Tensor,   # Images, (batch, channels, height, width)
+                crop:float, # Side of the crop, as a share of the image's
+               )->Tensor:   # Same shape as `x`
+    "The centre `crop` of each image in `x`, resized back to `x`'s size"
+    h,w = (int(v) for v in x.shape[-2:]) # plain numbers while ONNX traces, too: the image size is fixed
+    ch,cw = round(h * crop),round(w * crop)
+    t,l = (h - ch) // 2,(w - cw) // 2
+    return F.interpolate(x[..., t:t+ch, l:l+cw], size=(h, w), mode='bilinear', align_corners=False)
+
+# %% ../nbs/01_train.ipynb #7094f6da
+class FeatureNet(nn.Module):
+    "Pooled features of one or more offline EfficientNet-Lites, side by side; with `crop`, averaged with the centre crop's"
+    def __init__(self,
+                 archs:list,          # Names from `offline_archs`, e.g. ['efficientnet_lite0', 'efficientnet_lite1']
+                 crop:float=None,     # Also average with the centre crop's features, this share of the side
+                 pretrained:bool=True, # Load the ImageNet weights
+                ):
+        super().__init__()
+        bad = [a for a in archs if a not in offline_archs]
+        if bad: raise ValueError(f"ensembles and crops take {list(offline_archs)}, not {bad}")
+        self.nets,self.crop = nn.ModuleList(offline_archs[a](pretrained) for a in archs),crop
+        for m in self.nets: m.reset_classifier(0)
+        self.n_features = sum(m.num_features for m in self.nets)
+    def forward(self, x):
+        xs = torch.cat([x, centre_crop(x, self.crop)]) if self.crop else x
+        if x.is_contiguous(memory_format=torch.channels_last): xs = xs.contiguous(memory_format=torch.channels_last)
+        f = torch.cat([m(xs) for m in self.nets], 1)
+        # not `f[:len(x)]`: ONNX tracing would freeze the batch size
+        return f.reshape(2, -1, f.shape[1]).mean(0) if self.crop else f
+
+# %% ../nbs/01_train.ipynb #a3eee159
+def feature_learner(dls,             # `DataLoaders`, e.g. from `imgcls.data.dataloaders`
+                    arch:str,         # Offline networks joined by `+`, e.g. 'efficientnet_lite0+efficientnet_lite1'
+                    crop:float=None,  # See `FeatureNet`
+                    **kwargs,         # Passed to `Learner`
+                   )->Learner:
+    "A `Learner` whose model is a `FeatureNet` of `arch` followed by one linear layer"
+    net = FeatureNet(arch.split('+'), crop)
+    dls.add_tfms([Normalize.from_stats([0.5]*3, [0.5]*3)], 'after_batch')
+    model = nn.Sequential(net, nn.Linear(net.n_features, dls.c))
+    return Learner(dls, model, metrics=[error_rate, accuracy], splitter=lambda m: [params(m[0]), params(m[1])], **kwargs)
 
 # %% ../nbs/01_train.ipynb #78a0eba4
 def _last_linear(model): return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
@@ -138,8 +182,18 @@ def features(learn:Learner, # A learner whose head ends in one `nn.Linear`
         _write_cache(cache, known)
     return np.stack([known[h] for h in hs]) if hs else _run_features(learn, [], flip)
 
+# %% ../nbs/01_train.ipynb #f1fc2be9
+def uncached(items:list, # Image files
+             cache:Path, # A feature cache, as `features` takes
+            )->list:     # The items whose features `cache` lacks
+    "The image files of `items` whose features are not in `cache` yet"
+    known = _read_cache(cache)
+    return [f for f in items if file_hash(f) not in known]
+
 # %% ../nbs/01_train.ipynb #dd0b2f01
-def _labels(dset): return np.array([int(y) for y in dset.tls[1]]) # the categories' indices, without opening images
+def dataset_labels(dset)->np.ndarray: # A fastai `Datasets`, e.g. `learn.dls.train_ds`
+    "The category index of each item of `dset`, without opening its image"
+    return np.array([int(y) for y in dset.tls[1]], int)
 
 # %% ../nbs/01_train.ipynb #7c736ea5
 def fit_learner_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='fast')`
@@ -153,7 +207,7 @@ def fit_learner_head(learn:Learner, # A learner whose head ends in one `nn.Linea
     vocab = list(learn.dls.vocab)
     if negative is not None and negative not in vocab:
         raise ValueError(f"negative category {negative!r} is not one of {vocab}")
-    x,y = features(learn, learn.dls.train_ds.items, cache),_labels(learn.dls.train_ds)
+    x,y = features(learn, learn.dls.train_ds.items, cache),dataset_labels(learn.dls.train_ds)
     cats = [c for c in vocab if c != negative]
     neg = y == (vocab.index(negative) if negative else -1)
     if shipped is True: shipped = shipped_negatives(getattr(learn, 'imgcls', {}).get('net', ''))
@@ -187,6 +241,7 @@ def train(path:Path,                 # Dataset folder, one folder per category
           freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
           flip:bool=True,            # Average each photo's features with its mirror image's (here and in the bundle)
+          crop:float=None,           # 'fast': also average with the centre crop's features, this share of the side
           negative:str=None,         # 'fast': a category of negative photos, "none of these"
           shipped=True,              # 'fast': also learn "none of these" from the shipped negatives (or these features)
           keep:float=0.95,           # 'fast': share of held-out category photos the "none of these" threshold keeps
@@ -196,10 +251,12 @@ def train(path:Path,                 # Dataset folder, one folder per category
     set_seed(seed, reproducible=True)
     dls = dataloaders(path, size=size, seed=seed, **kwargs)
     name,method = arch if isinstance(arch, str) else arch.__name__,kwargs.get('method', 'squish')
-    learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy],
-                           **(dict(lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) if mode == 'fast' else {}))
-    net = net_name(name, size, method, flip)
+    if mode == 'fast' and ('+' in name or crop): learn = feature_learner(dls, name, crop)
+    else: learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy],
+                                 **(dict(lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) if mode == 'fast' else {}))
+    net = net_name(name, size, method, flip, crop if mode == 'fast' else None)
     learn.imgcls = dict(arch=name, size=size, method=method, mode=mode, flip=flip, net=net, negative=negative,
+                        crop=crop if mode == 'fast' else None,
                         cache=cache_dir()/f'{net}.npz' if mode == 'fast' and cache else None)
     if mode == 'fast': fit_learner_head(learn, C, learn.imgcls['cache'], negative=negative, shipped=shipped, keep=keep)
     else: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
@@ -226,7 +283,7 @@ def valid_probs(learn:Learner)->tuple: # A trained learner
     c = getattr(learn, 'imgcls', {}).get('cache')
     if c is None: return learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
     probs = _logits(learn, features(learn, learn.dls.valid_ds.items, c)).softmax(1)
-    return probs,torch.tensor(_labels(learn.dls.valid_ds))
+    return probs,torch.tensor(dataset_labels(learn.dls.valid_ds))
 
 # %% ../nbs/01_train.ipynb #aa532c2f
 def evaluate(learn:Learner,  # A trained learner
@@ -289,8 +346,8 @@ def ood_stats(learn:Learner,     # A trained learner
         return head['params'],dict(bank=head['arrays']['bank'])
     c = getattr(learn, 'imgcls', {}).get('cache')
     ftr,fva = features(learn, learn.dls.train_ds.items, c),features(learn, learn.dls.valid_ds.items, c)
-    return fit_ood('knn' if method == 'auto' else method, ftr, _labels(learn.dls.train_ds), _logits(learn, fva).numpy(),
-                   fva, _labels(learn.dls.valid_ds), keep)
+    return fit_ood('knn' if method == 'auto' else method, ftr, dataset_labels(learn.dls.train_ds), _logits(learn, fva).numpy(),
+                   fva, dataset_labels(learn.dls.valid_ds), keep)
 
 # %% ../nbs/01_train.ipynb #2425ceb7
 def export_bundle(learn:Learner,       # A trained learner (from `train`)
@@ -323,7 +380,8 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
     mean,std = _norm_stats(learn.dls)
     cats = head['categories'] if use_head else list(map(str, learn.dls.vocab))
     meta = dict(categories=cats, model='model.onnx', arch=cfg['arch'], mode=cfg.get('mode'), size=cfg['size'],
-                resize=cfg['method'], flip=bool(cfg.get('flip', False)), mean=mean, std=std, metrics=metrics or {},
+                resize=cfg['method'], flip=bool(cfg.get('flip', False)), crop=cfg.get('crop'), mean=mean, std=std,
+                metrics=metrics or {}, recipe=cfg.get('recipe'),
                 unknown=unknown, negative=None if use_head else negative,
                 none_logit=bool(use_head and head['params']['none_logit']))
     arrays = {}
