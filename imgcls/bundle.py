@@ -128,7 +128,7 @@ def save_head_bundle(dest:Path,          # Bundle folder to write (replaced if i
     "Write a model bundle of the head `arrays['W'], arrays['b']` on the features of `network`'s model"
     network = Path(network or default_bundle())
     nm = read_bundle(network)
-    prep = {k: nm[k] for k in ('arch', 'size', 'resize', 'flip', 'mean', 'std') if k in nm}
+    prep = {k: nm[k] for k in ('arch', 'size', 'resize', 'flip', 'crop', 'mean', 'std') if k in nm}
     meta = dict(categories=list(categories), model='model.onnx', **prep,
                 mode='head', head=dict(file='head.npz'), metrics=metrics or {}, unknown=unknown, negative=negative,
                 none_logit=bool(params.get('none_logit')), ood=dict(params, file='ood.npz'))

@@ -92,7 +92,7 @@ class Service:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.backbone = Classifier(default_bundle(), threads=threads) # its `features` output is the backbone's
         m = self.backbone.meta
-        self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False))) # negatives
+        self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False), m.get('crop'))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
         self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
