@@ -45,7 +45,10 @@ def child_train(a):
     t_import = time.perf_counter() - t0
     valid = json.loads(Path(a.valid).read_text())
     t = time.perf_counter()
-    learn = train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid, epochs=a.epochs)
+    if a.mode == 'auto': # `imgcls train`'s default: the candidate recipes measured within the budget, the best trained
+        from imgcls.recipe import choose_recipe
+        learn = choose_recipe(a.photos, a.budget, cats=cats, valid=valid, log=lambda m: print(m, file=sys.stderr))
+    else: learn = train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid, epochs=a.epochs)
     t_train = time.perf_counter() - t
     t = time.perf_counter()
     res = evaluate(learn)
@@ -53,6 +56,7 @@ def child_train(a):
     t_export = time.perf_counter() - t
     out = dict(e2e_s=time.time() - a.t0, import_s=t_import, train_s=t_train, evaluate_export_s=t_export, peak_rss_mb=peak_rss_mb(), accuracy=res['accuracy'],
                macro_f1=res['macro_f1'], recall={c: v['recall'] for c,v in res['per_class'].items()})
+    if a.mode == 'auto': out['recipe'] = learn.imgcls['recipe']['name']
     if a.mode == 'fast': # the head-only retrain: features cached, only the logistic regression is refitted
         t = time.perf_counter(); train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid); out['retrain_s'] = time.perf_counter() - t
     if a.latency: out.update(latency(learn, a.dest, valid, a.reps))
@@ -259,34 +263,35 @@ def _old_recipe(X, y, n):
 def cross_validate(d, recipe='new', k=5, same_source=False):
     "Train on all folds but one (whole groups, or random photos with `same_source`), answer the held-out photos, their re-encodes and held-out negatives"
     from sklearn.model_selection import StratifiedKFold
-    from imgcls.head import fit_head, group_folds
-    from imgcls.ood import answer_logits, auroc
+    from imgcls.head import grouped_cv, cv_summary, group_folds
+    from imgcls.ood import answer_logits
     X,Xq,y,cats = d['X'],d['Xq'],d['y'],d['cats']
     fold = group_folds(y, d['groups'], k)
     if same_source:
         for j,(_,te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y)): fold[te] = j
     nfold = group_folds(np.zeros(len(d['N']), int), d['neg_groups'], k)
-    lab,labq,top,yy,s_in,s_out,rej,src = [],[],[],[],[],[],[],[]
     t = time.perf_counter()
-    for j in range(k):
-        te,nte = fold == j,nfold == j
-        if recipe == 'new':
-            shipped = np.r_[d['N'][d['in_shipped'] & ~nte], d['synthetic']] # the shipped negatives, less those this fold tests on
-            params,arrays,_ = fit_head(X[~te], y[~te], len(cats), shipped=shipped)
-            st = {**params, **arrays}
-        else: st,arrays = _old_recipe(X[~te], y[~te], len(cats))
-        def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
-        a,aq,an = answer(X[te]),answer(Xq[te]),answer(d['N'][nte & d['is_test_neg']])
-        lab += [o['label'] for o in a]; labq += [o['label'] for o in aq]; yy += [cats[i] for i in y[te]]
-        top += [next(iter(o['confidences'])) for o in a]; src += list(d['sources'][te])
-        s_in += [o['ood_score'] for o in a]; s_out += [o['ood_score'] for o in an]; rej += [o['unknown'] for o in an]
-    lab,labq,top,yy,src = map(np.array, (lab, labq, top, yy, src))
+    if recipe == 'new': # imgcls's own head, the shipped negatives less those this fold tests on
+        def shipped(j): return np.r_[d['N'][d['in_shipped'] & (nfold != j)], d['synthetic']]
+        res = grouped_cv(X, y, cats, fold, shipped=shipped, test_negatives=d['N'][d['is_test_neg']], test_fold=nfold[d['is_test_neg']], Xq=Xq)
+    else:
+        res = dict(label=np.empty(len(y), object), top=np.empty(len(y), object), label_q=np.empty(len(y), object), score=np.zeros(len(y)),
+                   neg_label=np.empty(d['is_test_neg'].sum(), object), neg_score=np.zeros(d['is_test_neg'].sum()))
+        tf = nfold[d['is_test_neg']]
+        for j in range(k):
+            te = fold == j
+            st,arrays = _old_recipe(X[~te], y[~te], len(cats))
+            def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
+            a,aq,an = answer(X[te]),answer(Xq[te]),answer(d['N'][d['is_test_neg']][tf == j])
+            res['label'][te],res['top'][te] = [o['label'] for o in a],[next(iter(o['confidences'])) for o in a]
+            res['score'][te],res['label_q'][te] = [o['ood_score'] for o in a],[o['label'] for o in aq]
+            res['neg_label'][tf == j],res['neg_score'][tf == j] = [o['label'] for o in an],[o['ood_score'] for o in an]
+    s = cv_summary(res, y, cats)
+    yy,lab,top,src = np.array(cats)[y],res['label'],res['top'],d['sources']
     kept = lab != 'unknown'
-    return dict(acc=float(np.mean(top == yy)), kept=float(kept.mean()), acc_kept=float(np.mean(lab[kept] == yy[kept])), e2e=float(np.mean(lab == yy)),
-                neg_rejected=float(np.mean(rej)), auroc=auroc(s_in, s_out), flips=float(np.mean(lab != labq)), n=len(yy), n_neg=len(rej),
-                fit_s=(time.perf_counter() - t) / k,
-                per_source={s: dict(n=int((src == s).sum()), acc=float(np.mean(top[src == s] == yy[src == s])), kept=float(np.mean(kept[src == s])),
-                                    e2e=float(np.mean(lab[src == s] == yy[src == s]))) for s in sorted(set(src))})
+    return dict(s, fit_s=(time.perf_counter() - t) / k,
+                per_source={v: dict(n=int((src == v).sum()), acc=float(np.mean(top[src == v] == yy[src == v])), kept=float(np.mean(kept[src == v])),
+                                    e2e=float(np.mean(lab[src == v] == yy[src == v]))) for v in sorted(set(src))})
 
 def old_network():
     "The built-in model before issue 9, from git; None without that history (e.g. a shallow CI checkout)"
@@ -297,13 +302,29 @@ def old_network():
             if data: (Path(old)/f).write_bytes(data)
         return Classifier(old) if (Path(old)/'model.onnx').exists() else None
 
+def task_data(task, prows, frows, P, Pq, F, Fq, syn):
+    "One task's photos, categories, groups and negatives, from the features of every photo (`P`), food photo (`F`), their re-encodes and the synthetic negatives"
+    pl = np.array([r['label'] for r in prows])
+    pg = np.array([_group(r, 'photos') for r in prows])
+    if task == 'photos':
+        cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats)
+        d = dict(X=P[m], Xq=Pq[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in prows])[m],
+                 N=P[pl == 'other'], neg_groups=pg[pl == 'other'], is_test_neg=np.ones((pl == 'other').sum(), bool), in_shipped=np.ones((pl == 'other').sum(), bool))
+    else:
+        foodlike = np.array([r['source'] == 'inet1k' and Path(r['file']).stem.split('__')[1].startswith('n07') for r in prows])
+        cats = ['breakfast', 'dessert', 'main_course', 'soup']; fl = np.array([r['label'] for r in frows])
+        negm = ~foodlike # every photo that is not food: the four categories and `other`, less ImageNet's foods
+        d = dict(X=F, Xq=Fq, y=np.searchsorted(cats, fl), groups=np.array([_group(r, 'food') for r in frows]),
+                 sources=np.array([f"{r['label']}/{r['source']}" for r in frows]), N=P[negm], neg_groups=pg[negm],
+                 is_test_neg=np.ones(negm.sum(), bool), in_shipped=(pl == 'other')[negm])
+    return dict(d, cats=cats, synthetic=syn)
+
 def shift_tables(photos, food, old=True, same_source=True):
     "Grouped (and `same_source`) cross-validation on both tasks, new recipe and old, features through the built-in model's network and (`old`) the previous one's"
     from imgcls.infer import Classifier
     from imgcls.bundle import default_bundle
     from imgcls.data import synthetic_negatives
     prows,frows = _rows(photos),_rows(food)
-    foodlike = np.array([r['source'] == 'inet1k' and Path(r['file']).stem.split('__')[1].startswith('n07') for r in prows])
     nets = dict(new=Classifier(default_bundle()))
     if old and (clf := old_network()): nets['old'] = clf
     out = {}
@@ -313,26 +334,63 @@ def shift_tables(photos, food, old=True, same_source=True):
         F,Fq = _features(clf, [food/r['file'] for r in frows])
         syn = clf.features(synthetic_negatives())
         feat_s = time.perf_counter() - t
-        pl = np.array([r['label'] for r in prows])
-        pg = np.array([_group(r, 'photos') for r in prows])
         for task in ('photos', 'food'):
-            if task == 'photos':
-                cats = ['architecture', 'fashion', 'nature', 'sports']; m = np.isin(pl, cats)
-                d = dict(X=P[m], Xq=Pq[m], y=np.searchsorted(cats, pl[m]), groups=pg[m], sources=np.array([f"{r['label']}/{r['source']}" for r in prows])[m],
-                         N=P[pl == 'other'], neg_groups=pg[pl == 'other'], is_test_neg=np.ones((pl == 'other').sum(), bool), in_shipped=np.ones((pl == 'other').sum(), bool))
-            else:
-                cats = ['breakfast', 'dessert', 'main_course', 'soup']; fl = np.array([r['label'] for r in frows])
-                negm = ~foodlike # every photo that is not food: the four categories and `other`, less ImageNet's foods
-                d = dict(X=F, Xq=Fq, y=np.searchsorted(cats, fl), groups=np.array([_group(r, 'food') for r in frows]),
-                         sources=np.array([f"{r['label']}/{r['source']}" for r in frows]), N=P[negm], neg_groups=pg[negm],
-                         is_test_neg=np.ones(negm.sum(), bool), in_shipped=(pl == 'other')[negm])
-            d.update(cats=cats, synthetic=syn)
+            d = task_data(task, prows, frows, P, Pq, F, Fq, syn)
             for recipe in (('new', 'old') if name == 'new' else ('old',)):
                 key = f"{task}: {'flip features, ' if name == 'new' else ''}{recipe} recipe"
                 print(f'  {key} ...', file=sys.stderr)
                 out[key] = dict(grouped=cross_validate(d, recipe), features_s=feat_s, task=task)
                 if same_source: out[key]['same_source'] = cross_validate(d, recipe, same_source=True)
     return out
+
+def recipe_features(name, photos, food, work):
+    "Features of every photo, food photo, their JPEG quality-75 re-encodes and the synthetic negatives through recipe `name`, as `imgcls train` computes them; seconds"
+    from imgcls.recipe import recipes
+    from imgcls.train import train, features
+    from imgcls.data import synthetic_negatives
+    prows,frows = _rows(photos),_rows(food)
+    paths = [photos/r['file'] for r in prows] + [food/r['file'] for r in frows]
+    re_dir,syn_dir = work/'reencoded',work/'synthetic'
+    if not re_dir.exists(): # written once, read by every recipe
+        tmp = work/'reencoded.tmp'; tmp.mkdir(parents=True, exist_ok=True)
+        for i,p in enumerate(paths): (tmp/f'{i:05d}.jpg').write_bytes(_reencoded(p))
+        tmp.rename(re_dir)
+        syn_dir.mkdir()
+        for i,im in enumerate(synthetic_negatives()): im.save(syn_dir/f'{i:03d}.png')
+    t = time.perf_counter()
+    learn = train(photos, **recipes[name], cats=cats, shipped=False)
+    c = learn.imgcls['cache']
+    X,Xq = features(learn, paths, c),features(learn, sorted(re_dir.iterdir()), c)
+    syn = features(learn, sorted(syn_dir.iterdir()), c)
+    n = len(prows)
+    return (X[:n], Xq[:n], X[n:], Xq[n:], syn),time.perf_counter() - t
+
+quick_recipes = ['lite0'] # what `--quick` (CI) measures
+
+def recipe_tables(photos, food, names, work):
+    "Grouped cross-validation of each candidate recipe of `imgcls train --recipe auto`, both tasks, with the time of its features"
+    from imgcls.recipe import recipes, recipe_cost
+    prows,frows = _rows(photos),_rows(food)
+    out = {}
+    for name in names:
+        print(f'  recipe {name}: features ...', file=sys.stderr)
+        f,feat_s = recipe_features(name, photos, food, work)
+        for task in ('photos', 'food'):
+            out[f'{task}: {name}'] = dict(grouped=cross_validate(task_data(task, prows, frows, *f)), features_s=feat_s, task=task,
+                                          recipe=name, cost=recipe_cost(recipes[name]), n_images=2 * (len(prows) + len(frows)) + len(f[-1]))
+    return out
+
+def recipe_table_md(r):
+    o = ["Candidate recipes of `imgcls train --recipe auto`, measured as above (grouped 5-fold, held-out negatives, JPEG re-encodes); features "
+         "computed through `imgcls.train.train` as `imgcls train` computes them, from a cold cache, for every photo, its re-encode and the synthetic negatives. "
+         "'cost': time per image relative to Lite0 with its mirror image, in training and in serving.\n",
+         '| task | recipe | cost | accuracy, no rejection | kept | accuracy of kept | end to end | negatives rejected | AUROC | flips | features (images) | head fit per fold |',
+         '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for k,v in sorted(r.items(), key=lambda kv: (kv[1]['task'] != 'photos', kv[1]['cost'])):
+        g = v['grouped']
+        o.append(f"| {v['task']} | {v['recipe']} | {v['cost']:.2f}x | {pct(g['acc'])} | {pct(g['kept'])} | {pct(g['acc_kept'])} | {pct(g['e2e'])} | "
+                 f"{pct(g['neg_rejected'])} | {g['auroc']:.3f} | {pct(g['flips'])} | {v['features_s']:.0f} s ({v['n_images']}) | {g['fit_s']:.1f} s |")
+    return '\n'.join(o)
 
 def shift_table_md(r):
     o = ["Grouped 5-fold cross-validation: whole groups (a source; a sport, an Intel scene type, a garment type, an ImageNet synset for one-source "
@@ -355,7 +413,7 @@ def shift_table_md(r):
 
 def tables(r):
     "The results as markdown tables"
-    o = [f"imgcls benchmark, {r['machine']}\n", shift_table_md(r['shift']), '',
+    o = [f"imgcls benchmark, {r['machine']}\n", shift_table_md(r['shift']), '', *([recipe_table_md(r['recipes']), ''] if 'recipes' in r else []),
          f"Same-source split (secondary): {r['n_train']} training and {r['n_holdout']} hold-out photos (stratified, seed 0)\n"]
     o += ['| network | size | hold-out accuracy | macro-F1 | recall nature / sports / architecture / fashion | 5-fold CV mean (worst) | features of 1,200 photos |',
           '|---|---|---|---|---|---|---|']
@@ -366,7 +424,7 @@ def tables(r):
     for n,v in r['accuracy']['label_efficiency'].items(): o.append(f"| {n} | {pct(v['mean'])} | {pct(v['worst'])} | {v['draws']} |")
     o += ['', '| training mode | end to end (process start to bundle written) | train() | head-only retrain | peak RSS | hold-out accuracy |', '|---|---|---|---|---|---|']
     for k,v in r['training'].items():
-        o.append(f"| {k} | {v['e2e_s']:.1f} s | {v['train_s']:.1f} s | {'%.2f s' % v['retrain_s'] if 'retrain_s' in v else ''} | {v['peak_rss_mb']:.0f} MB | {pct(v['accuracy'])} |")
+        o.append(f"| {k}{' (picked ' + v['recipe'] + ')' if 'recipe' in v else ''} | {v['e2e_s']:.1f} s | {v['train_s']:.1f} s | {'%.2f s' % v['retrain_s'] if 'retrain_s' in v else ''} | {v['peak_rss_mb']:.0f} MB | {pct(v['accuracy'])} |")
     s,l = r['serving'],r['training']['fast, warm cache']
     o += ['', '| serving | value |', '|---|---|',
           f"| single image, file bytes -> answer with OOD score, p50 / p95: imgcls (onnxruntime) | {l['imgcls_p50_ms']:.1f} / {l['imgcls_p95_ms']:.1f} ms |",
@@ -403,6 +461,12 @@ def bench(a, photos, work):
     print('under shift: grouped cross-validation, both tasks ...', file=sys.stderr)
     r['shift'] = shift_tables(photos, Path(a.food).resolve(), old=not a.quick, same_source=not a.quick)
     print(shift_table_md(r['shift']))
+    from imgcls.recipe import recipes
+    names = a.recipes.split(',') if a.recipes else (quick_recipes if a.quick else list(recipes))
+    print(f"candidate recipes, both tasks: {', '.join(names)} ...", file=sys.stderr)
+    os.environ['IMGCLS_CACHE'] = str(work/'recipe-cache') # a cold cache: the 'features' column times computing them
+    r['recipes'] = recipe_tables(photos, Path(a.food).resolve(), names, work)
+    print(recipe_table_md(r['recipes']))
     if a.shift_only: Path(a.out).with_name('shift.json').write_text(json.dumps(r, indent=1)); return None
     os.environ['IMGCLS_CACHE'] = str(work/'features') # an empty feature cache: the 'features' column times computing them
     print('accuracy and label efficiency on cached features ...', file=sys.stderr)
@@ -417,6 +481,8 @@ def bench(a, photos, work):
     print('training, warm feature cache, then serving latency ...', file=sys.stderr)
     r['training']['fast, warm cache'] = run_child(base + ['--dest', work/'fast', '--latency', '--reps', 30 if a.quick else 100], env)
     if not a.quick:
+        print('default training, `imgcls train --recipe auto` (minutes) ...', file=sys.stderr)
+        r['training']['default: recipe auto, cold cache'] = run_child(base + ['--dest', work/'auto', '--mode', 'auto'], dict(IMGCLS_CACHE=str(work/'auto-cache')))
         print('fine-tuning (minutes) ...', file=sys.stderr)
         r['training']['finetune, 3 epochs'] = run_child(base + ['--dest', work/'finetune', '--mode', 'finetune'], env)
     print('serving cold start ...', file=sys.stderr)
@@ -430,9 +496,10 @@ def main():
     p.add_argument('--quick', action='store_true')
     p.add_argument('--food', default=str(here.parent.parent/'shared'/'datasets'/'food'))
     p.add_argument('--shift-only', action='store_true', help='only the grouped cross-validation tables of both tasks')
+    p.add_argument('--recipes', help='comma-separated candidate recipes to measure; default all (--quick: ' + ','.join(quick_recipes) + ')')
     p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
     p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')
-    p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50); p.add_argument('--t0', type=float)
+    p.add_argument('--budget', type=float, default=240); p.add_argument('--latency', action='store_true'); p.add_argument('--reps', type=int, default=50); p.add_argument('--t0', type=float)
     a = p.parse_args()
     if a.child: return dict(train=child_train, serve=child_serve)[a.child](a)
     photos = Path(a.photos).resolve()

@@ -71,12 +71,12 @@ def train(path:str,                      # Dataset folder, one folder per catego
           recipe:str='auto',             # auto: the best of `imgcls.recipe.recipes` by grouped CV; a recipe; or manual
           budget:float=240,              # auto: seconds for measuring the candidate recipes (printed before it starts)
           arch:str='efficientnet_lite0', # Backbone: efficientnet_lite0/1/2 (offline), or a torchvision/timm name
-          mode:str='fast',               # 'fast': a head on cached features; 'finetune': fastai's fine_tune
+          mode:str='fast',               # 'fast': a head on cached features; 'finetune': linear probe, then fine-tune
           size:int=224,                  # Image side
           bs:int=32,                     # Batch size
           C:float=0.1,                   # 'fast': inverse strength of the L2 regularisation
           epochs:int=3,                  # 'finetune': epochs
-          lr:float=2e-3,                 # 'finetune': base learning rate
+          lr:float=1e-3,                 # 'finetune': learning rate of the head (the body's is a tenth)
           cats:str=None,                 # Comma-separated categories to use; default every folder
           valid_pct:float=0.2,           # Share of photos held out to measure accuracy
           seed:int=42,                   # Random seed
@@ -99,7 +99,7 @@ def train(path:str,                      # Dataset folder, one folder per catego
         sys.exit(f"imgcls train: unknown recipe {recipe!r}; use auto, manual or one of {', '.join(recipes)}")
     kw = dict(size=size, bs=bs, C=C, valid_pct=valid_pct, seed=seed, shipped=shipped, keep=keep, flip=flip,
               cats=[c.strip() for c in cats.split(',') if c.strip()] if cats else None,
-              negative=negative if mode == 'fast' else None)
+              negative=negative)
     if recipe == 'auto': learn = choose_recipe(path, budget, **kw)
     elif recipe == 'manual': learn = _train(path, arch=arch, mode=mode, epochs=epochs, lr=lr, crop=crop, **kw)
     else: learn = _train(path, **recipes[recipe], **kw)

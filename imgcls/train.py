@@ -7,11 +7,11 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 # %% auto #0
 __all__ = ['offline_archs', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
            'get_arch', 'centre_crop', 'FeatureNet', 'feature_learner', 'file_hash', 'features', 'uncached',
-           'dataset_labels', 'fit_learner_head', 'cache_dir', 'train', 'valid_probs', 'evaluate', 'LogitsAndFeatures',
-           'ood_stats', 'export_bundle']
+           'dataset_labels', 'fit_learner_head', 'cache_dir', 'synthetic_files', 'lp_ft', 'train', 'valid_probs',
+           'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #884911eb
-import hashlib, os
+import hashlib, os, shutil
 from pathlib import Path
 from importlib.resources import files
 from copy import deepcopy
@@ -28,9 +28,11 @@ from fastai.metrics import accuracy, error_rate
 from fastai.data.transforms import Normalize, parent_label
 from fastai.interpret import ClassificationInterpretation
 from fastai.vision.learner import vision_learner, model_meta, default_split
+from fastai.vision.augment import aug_transforms
+from fastai.losses import LabelSmoothingCrossEntropyFlat
 from .core import atomic_path
 from .bundle import write_bundle
-from .data import dataloaders
+from .data import dataloaders, synthetic_negatives
 from .ood import fit_ood, ood_methods
 from .head import fit_head, shipped_negatives, net_name
 
@@ -228,38 +230,66 @@ def cache_dir()->Path:
     if os.environ.get('IMGCLS_CACHE'): return Path(os.environ['IMGCLS_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgcls'
 
+# %% ../nbs/01_train.ipynb #6ea0058f
+def synthetic_files()->list:
+    "`imgcls.data.synthetic_negatives` as PNG files in `cache_dir()/'synthetic'`, written the first time"
+    d = cache_dir()/'synthetic'
+    if not d.is_dir():
+        tmp = d.with_name(f'.synthetic.{os.getpid()}.tmp'); tmp.mkdir(parents=True, exist_ok=True)
+        for i,im in enumerate(synthetic_negatives()): im.save(tmp/f'{i:03d}.png')
+        try: tmp.rename(d)
+        except OSError: shutil.rmtree(tmp, ignore_errors=True) # another process was first
+    return sorted(d.glob('*.png'))
+
+# %% ../nbs/01_train.ipynb #2e67086e
+def lp_ft(learn:Learner,       # A learner whose head ends in one `nn.Linear`
+          epochs:int=3,         # Epochs of training the whole network
+          lr:float=1e-3,        # Learning rate of the head; the body's is a tenth of it
+          C:float=0.1,          # Inverse strength of the L2 regularisation of the linear probe
+          negative:str=None,    # A category of negative photos
+          label_smoothing:float=0.1, # Label smoothing of the loss
+         )->Learner:            # `learn`, fine-tuned
+    "Linear probe, then fine-tune the whole network from that head"
+    fit_learner_head(learn, C, negative=negative, shipped=False)
+    learn.loss_func = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
+    learn.unfreeze()
+    learn.fit_one_cycle(epochs, slice(lr / 10, lr))
+    return learn
+
 # %% ../nbs/01_train.ipynb #1b30bf5c
 @delegates(dataloaders)
 def train(path:Path,                 # Dataset folder, one folder per category
           arch='efficientnet_lite0', # Backbone: a name (see `get_arch`) or a function `arch(pretrained)`
-          mode:str='fast',           # 'fast': logistic regression on cached network features; 'finetune': `fine_tune`
+          mode:str='fast',           # 'fast': logistic regression on cached network features; 'finetune': `lp_ft`
           size:int=224,              # Side of the square photos are resized to
           C:float=0.1,               # 'fast': inverse strength of the L2 regularisation
           cache:bool=True,           # 'fast': cache features in `cache_dir()`; training again computes new photos' only
-          epochs:int=3,              # 'finetune': epochs of training the whole network
-          lr:float=2e-3,             # 'finetune': base learning rate
-          freeze_epochs:int=1,       # 'finetune': epochs of training the head alone first
+          epochs:int=3,              # 'finetune': epochs of training the whole network, after the linear probe
+          lr:float=1e-3,             # 'finetune': learning rate of the head; the body's is a tenth of it
           seed:int=42,               # Random seed (split, head initialisation, augmentation)
           flip:bool=True,            # Average each photo's features with its mirror image's (here and in the bundle)
-          crop:float=None,           # 'fast': also average with the centre crop's features, this share of the side
-          negative:str=None,         # 'fast': a category of negative photos, "none of these"
+          crop:float=None,           # Also average with the centre crop's features, this share of the side
+          negative:str=None,         # A category of negative photos, "none of these" (trained on in 'finetune' too)
           shipped=True,              # 'fast': also learn "none of these" from the shipped negatives (or these features)
-          keep:float=0.95,           # 'fast': share of held-out category photos the "none of these" threshold keeps
+          keep:float=0.95,           # Share of held-out category photos the "none of these" threshold keeps
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
     if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
     set_seed(seed, reproducible=True)
+    if mode == 'finetune' and kwargs.get('aug', True) and kwargs.get('batch_tfms') is None:
+        kwargs['batch_tfms'] = aug_transforms(size=size, min_scale=0.35) # fastai's augmentations and a random crop
     dls = dataloaders(path, size=size, seed=seed, **kwargs)
     name,method = arch if isinstance(arch, str) else arch.__name__,kwargs.get('method', 'squish')
-    if mode == 'fast' and ('+' in name or crop): learn = feature_learner(dls, name, crop)
+    if '+' in name or crop: learn = feature_learner(dls, name, crop)
     else: learn = vision_learner(dls, get_arch(arch), metrics=[error_rate, accuracy],
-                                 **(dict(lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) if mode == 'fast' else {}))
-    net = net_name(name, size, method, flip, crop if mode == 'fast' else None)
+                                 lin_ftrs=[], ps=0., concat_pool=False, first_bn=False) # one linear layer on the features
+    net = net_name(name, size, method, flip, crop)
     learn.imgcls = dict(arch=name, size=size, method=method, mode=mode, flip=flip, net=net, negative=negative,
-                        crop=crop if mode == 'fast' else None,
-                        cache=cache_dir()/f'{net}.npz' if mode == 'fast' and cache else None)
-    if mode == 'fast': fit_learner_head(learn, C, learn.imgcls['cache'], negative=negative, shipped=shipped, keep=keep)
-    else: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
+                        crop=crop, cache=cache_dir()/f'{net}.npz' if mode == 'fast' and cache else None)
+    if mode == 'finetune':
+        lp_ft(learn, epochs, lr, C, negative=negative)
+        shipped = False if shipped is False else features(learn, synthetic_files()) # the shipped bank is another network's
+    fit_learner_head(learn, C, learn.imgcls['cache'], negative=negative, shipped=shipped, keep=keep)
     return learn
 
 # %% ../nbs/01_train.ipynb #a01f2b66
