@@ -337,7 +337,7 @@ def shift_tables(photos, food, old=True, same_source=True):
         for task in ('photos', 'food'):
             d = task_data(task, prows, frows, P, Pq, F, Fq, syn)
             for recipe in (('new', 'old') if name == 'new' else ('old',)):
-                key = f"{task}: {'flip features, ' if name == 'new' else ''}{recipe} recipe"
+                key = f"{task}: {'built-in network, ' if name == 'new' else ''}{recipe} recipe"
                 print(f'  {key} ...', file=sys.stderr)
                 out[key] = dict(grouped=cross_validate(d, recipe), features_s=feat_s, task=task)
                 if same_source: out[key]['same_source'] = cross_validate(d, recipe, same_source=True)
@@ -379,6 +379,42 @@ def recipe_tables(photos, food, names, work):
             out[f'{task}: {name}'] = dict(grouped=cross_validate(task_data(task, prows, frows, *f)), features_s=feat_s, task=task,
                                           recipe=name, cost=recipe_cost(recipes[name]), n_images=2 * (len(prows) + len(frows)) + len(f[-1]))
     return out
+
+def finetune_cv(photos, food, task, work, k=5, epochs=3, n_neg=400):
+    "LP-FT (`imgcls train --mode finetune`) under the grouped split: per fold a network fine-tuned on the other folds, its head and threshold fitted as `train` fits them"
+    from imgcls.train import train, features
+    from imgcls.head import group_folds, cv_summary
+    from imgcls.ood import answer_logits
+    prows = _rows(photos)
+    root,rows = (photos, [r for r in prows if r['label'] in cats]) if task == 'photos' else (food, _rows(food))
+    tcats = sorted(set(r['label'] for r in rows))
+    y = np.searchsorted(tcats, [r['label'] for r in rows])
+    fold = group_folds(y, np.array([_group(r, task) for r in rows]), k)
+    negs = [photos/r['file'] for r in prows if r['label'] == 'other'][:n_neg] # negatives never trained on: the shipped bank is another network's
+    re_dir = work/f'ft-reencoded-{task}'; re_dir.mkdir(exist_ok=True)
+    paths = [root/r['file'] for r in rows]
+    q = []
+    for i,p in enumerate(paths): q.append(re_dir/f'{i:05d}.jpg'); q[-1].write_bytes(_reencoded(p))
+    res = dict(label=np.empty(len(y), object), top=np.empty(len(y), object), label_q=np.empty(len(y), object), score=np.zeros(len(y)),
+               neg_label=np.empty(0, object), neg_score=np.zeros(0))
+    t = time.perf_counter()
+    for j in range(k):
+        te = np.flatnonzero(fold == j)
+        print(f'  finetune {task}: fold {j + 1} of {k} ...', file=sys.stderr)
+        learn = train(root, mode='finetune', epochs=epochs, cats=tcats, valid=[paths[i] for i in te])
+        h = learn.imgcls['head']
+        st = {**h['params'], **h['arrays']}
+        def answer(items):
+            Z = features(learn, items)
+            return answer_logits(Z @ h['arrays']['W'].T + h['arrays']['b'], Z, tcats, st)
+        a,aq = answer([paths[i] for i in te]),answer([q[i] for i in te])
+        res['label'][te],res['top'][te] = [o['label'] for o in a],[next(iter(o['confidences'])) for o in a]
+        res['score'][te],res['label_q'][te] = [o['ood_score'] for o in a],[o['label'] for o in aq]
+        an = answer(negs[j::k]) # each fold answers a fifth of the negatives
+        res['neg_label'] = np.r_[res['neg_label'], [o['label'] for o in an]]
+        res['neg_score'] = np.r_[res['neg_score'], [o['ood_score'] for o in an]]
+    return dict(grouped=dict(cv_summary(res, y, tcats), fit_s=(time.perf_counter() - t) / k), task=task, recipe=f'finetune (LP-FT, {epochs} epochs)',
+                cost=1.0, features_s=time.perf_counter() - t, n_images=len(y))
 
 def recipe_table_md(r):
     o = ["Candidate recipes of `imgcls train --recipe auto`, measured as above (grouped 5-fold, held-out negatives, JPEG re-encodes); features "
@@ -466,6 +502,8 @@ def bench(a, photos, work):
     print(f"candidate recipes, both tasks: {', '.join(names)} ...", file=sys.stderr)
     os.environ['IMGCLS_CACHE'] = str(work/'recipe-cache') # a cold cache: the 'features' column times computing them
     r['recipes'] = recipe_tables(photos, Path(a.food).resolve(), names, work)
+    for task in (a.finetune.split(',') if a.finetune else []): # minutes per fold on a CPU: only when asked
+        r['recipes'][f'{task}: finetune'] = finetune_cv(photos, Path(a.food).resolve(), task, work)
     print(recipe_table_md(r['recipes']))
     if a.shift_only: Path(a.out).with_name('shift.json').write_text(json.dumps(r, indent=1)); return None
     os.environ['IMGCLS_CACHE'] = str(work/'features') # an empty feature cache: the 'features' column times computing them
@@ -496,6 +534,7 @@ def main():
     p.add_argument('--quick', action='store_true')
     p.add_argument('--food', default=str(here.parent.parent/'shared'/'datasets'/'food'))
     p.add_argument('--shift-only', action='store_true', help='only the grouped cross-validation tables of both tasks')
+    p.add_argument('--finetune', help='also measure the LP-FT fine-tune under the grouped split on these tasks (photos,food): minutes per fold')
     p.add_argument('--recipes', help='comma-separated candidate recipes to measure; default all (--quick: ' + ','.join(quick_recipes) + ')')
     p.add_argument('--child'); p.add_argument('--arch', default='efficientnet_lite0'); p.add_argument('--size', type=int, default=224)
     p.add_argument('--mode', default='fast'); p.add_argument('--epochs', type=int, default=3); p.add_argument('--dest'); p.add_argument('--valid')

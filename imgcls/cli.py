@@ -102,7 +102,7 @@ def train(path:str,                      # Dataset folder, one folder per catego
               negative=negative)
     if recipe == 'auto': learn = choose_recipe(path, budget, **kw)
     elif recipe == 'manual': learn = _train(path, arch=arch, mode=mode, epochs=epochs, lr=lr, crop=crop, **kw)
-    else: learn = _train(path, **recipes[recipe], **kw)
+    else: learn = _train(path, **recipes[recipe], **kw); learn.imgcls['recipe'] = dict(name=recipe, why='--recipe ' + recipe)
     with tempfile.TemporaryDirectory() as d: # the bundle folder is written whole, so its figures are added after it
         res = evaluate(learn, figs or d)
         export_bundle(learn, dest, metrics=res, examples=examples, ood=None if ood == 'none' else ood, keep=keep,

@@ -7,14 +7,14 @@ Docs: https://imgcls.github.io/imgcls/recipe.html.md"""
 # %% auto #0
 __all__ = ['recipes', 'arch_cost', 'recipe_cost', 'plan', 'pick', 'measure', 'choose_recipe']
 
-# %% ../nbs/01a_recipe.ipynb #eeb99d51
+# %% ../nbs/01a_recipe.ipynb #95adb3cf
 import time
 from pathlib import Path
 import numpy as np
 from .head import grouped_cv, cv_summary, group_folds, pseudo_groups, shipped_negatives
 from .train import train, features, dataset_labels, uncached, cache_dir
 
-# %% ../nbs/01a_recipe.ipynb #3d859e15
+# %% ../nbs/01a_recipe.ipynb #248c04f4
 recipes = {
     'lite0':      dict(arch='efficientnet_lite0'),
     'lite0-crop': dict(arch='efficientnet_lite0', crop=0.875),
@@ -23,13 +23,13 @@ recipes = {
 }
 arch_cost = dict(efficientnet_lite0=1.0, efficientnet_lite1=1.3, efficientnet_lite2=1.45)
 
-# %% ../nbs/01a_recipe.ipynb #872cba4d
+# %% ../nbs/01a_recipe.ipynb #5922767e
 def recipe_cost(recipe:dict, # `train` arguments, e.g. `recipes['lite0+1']`
                )->float:
     "Time per photo of `recipe`'s features relative to EfficientNet-Lite0's"
     return sum(arch_cost.get(a, 1.) for a in recipe['arch'].split('+')) * (2 if recipe.get('crop') else 1)
 
-# %% ../nbs/01a_recipe.ipynb #685ce211
+# %% ../nbs/01a_recipe.ipynb #71096485
 def plan(todo:dict,        # {recipe name: number of photos whose features must be computed}
          n:int,            # Photos in the cross-validation
          budget:float,     # Seconds for everything
@@ -40,7 +40,7 @@ def plan(todo:dict,        # {recipe name: number of photos whose features must 
     def dims(r): return len(recipes[r]['arch'].split('+'))
     return {r: m * rate * recipe_cost(recipes[r]) + n * cv_rate * dims(r) for r,m in todo.items()}
 
-# %% ../nbs/01a_recipe.ipynb #d63731b9
+# %% ../nbs/01a_recipe.ipynb #209d769a
 def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_all`, `cost`, in the order they ran
          margin:float=0.005, # How much better a costlier recipe must be
         )->tuple:            # (name, why)
@@ -55,7 +55,7 @@ def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_al
                   f" instead of {best['cost']:.2g}x the cost")
     return chosen['recipe'],why
 
-# %% ../nbs/01a_recipe.ipynb #5b5692ac
+# %% ../nbs/01a_recipe.ipynb #22eda6d4
 def measure(path:Path,          # Dataset folder, one folder per category
             name:str,           # A key of `recipes`
             fold=None,          # Fold of each training photo, or `groups(X, y)` giving their groups
@@ -81,7 +81,7 @@ def measure(path:Path,          # Dataset folder, one folder per category
     s = dict(recipe=name, cost=recipe_cost(recipes[name]), **cv_summary(res, yc, cats), seconds=time.perf_counter() - t)
     return learn,s,fold
 
-# %% ../nbs/01a_recipe.ipynb #edfd44e0
+# %% ../nbs/01a_recipe.ipynb #2011223a
 def choose_recipe(path:Path,          # Dataset folder, one folder per category
                   budget:float=240,   # Seconds for all the candidates together
                   candidates:list=None, # Names from `recipes`; default all of them, cheapest first

@@ -6,12 +6,12 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 
 # %% auto #0
 __all__ = ['offline_archs', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
-           'get_arch', 'centre_crop', 'FeatureNet', 'feature_learner', 'file_hash', 'features', 'uncached',
-           'dataset_labels', 'fit_learner_head', 'cache_dir', 'synthetic_files', 'lp_ft', 'train', 'valid_probs',
-           'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
+           'keep_freed_memory', 'get_arch', 'centre_crop', 'FeatureNet', 'feature_learner', 'file_hash', 'features',
+           'uncached', 'dataset_labels', 'fit_learner_head', 'cache_dir', 'synthetic_files', 'lp_ft', 'train',
+           'valid_probs', 'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #884911eb
-import hashlib, os, shutil
+import hashlib, os, shutil, ctypes
 from pathlib import Path
 from importlib.resources import files
 from copy import deepcopy
@@ -72,6 +72,14 @@ def efficientnet_lite2(pretrained=True):
 
 offline_archs = {f.__name__: f for f in (efficientnet_lite0, efficientnet_lite1, efficientnet_lite2)}
 for f in offline_archs.values(): model_meta[f] = dict(cut=None, split=default_split, stats=([0.5]*3, [0.5]*3))
+
+# %% ../nbs/01_train.ipynb #8f6ddd69
+def keep_freed_memory(limit:int=1 << 30, # Bytes: larger blocks are not handed back to the system, up to this much
+                     )->bool:            # Whether the C library took the setting (glibc only)
+    "Ask glibc to keep freed memory for the next batch instead of returning it to the system"
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False # not glibc (macOS, Windows, musl)
+    return bool(libc.mallopt(-3, limit) and libc.mallopt(-1, limit)) # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
 # %% ../nbs/01_train.ipynb #93c49b5b
 def get_arch(arch): # A name (str) or a function `arch(pretrained)`
@@ -158,6 +166,7 @@ def _batch_features(model, lin, x, flip:bool):
 # %% ../nbs/01_train.ipynb #c43bba1f
 def _run_features(learn, items, flip):
     if not len(items): return np.zeros((0, _last_linear(learn.model).in_features), np.float32)
+    keep_freed_memory()
     lin,fs = _last_linear(learn.model),[]
     # the `DataLoader` may deliver to the GPU while the model is still on the CPU
     dev = next(learn.model.parameters()).device
@@ -275,6 +284,7 @@ def train(path:Path,                 # Dataset folder, one folder per category
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
     if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
+    keep_freed_memory()
     set_seed(seed, reproducible=True)
     if mode == 'finetune' and kwargs.get('aug', True) and kwargs.get('batch_tfms') is None:
         kwargs['batch_tfms'] = aug_transforms(size=size, min_scale=0.35) # fastai's augmentations and a random crop
