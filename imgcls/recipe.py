@@ -7,14 +7,15 @@ Docs: https://imgcls.github.io/imgcls/recipe.html.md"""
 # %% auto #0
 __all__ = ['recipes', 'arch_cost', 'recipe_cost', 'plan', 'pick', 'measure', 'choose_recipe']
 
-# %% ../nbs/01a_recipe.ipynb #95adb3cf
+# %% ../nbs/01a_recipe.ipynb #7f7ac6b8
 import time
 from pathlib import Path
 import numpy as np
 from .head import grouped_cv, cv_summary, group_folds, pseudo_groups, shipped_negatives
+from fastai.learner import Learner
 from .train import train, features, dataset_labels, uncached, cache_dir
 
-# %% ../nbs/01a_recipe.ipynb #248c04f4
+# %% ../nbs/01a_recipe.ipynb #c10f8632
 recipes = {
     'lite0':      dict(arch='efficientnet_lite0'),
     'lite0-crop': dict(arch='efficientnet_lite0', crop=0.875),
@@ -23,13 +24,13 @@ recipes = {
 }
 arch_cost = dict(efficientnet_lite0=1.0, efficientnet_lite1=1.3, efficientnet_lite2=1.45)
 
-# %% ../nbs/01a_recipe.ipynb #5922767e
+# %% ../nbs/01a_recipe.ipynb #b37bb80f
 def recipe_cost(recipe:dict, # `train` arguments, e.g. `recipes['lite0+1']`
                )->float:
     "Time per photo of `recipe`'s features relative to EfficientNet-Lite0's"
     return sum(arch_cost.get(a, 1.) for a in recipe['arch'].split('+')) * (2 if recipe.get('crop') else 1)
 
-# %% ../nbs/01a_recipe.ipynb #71096485
+# %% ../nbs/01a_recipe.ipynb #a7aefab4
 def plan(todo:dict,        # {recipe name: number of photos whose features must be computed}
          n:int,            # Photos in the cross-validation
          budget:float,     # Seconds for everything
@@ -40,7 +41,7 @@ def plan(todo:dict,        # {recipe name: number of photos whose features must 
     def dims(r): return len(recipes[r]['arch'].split('+'))
     return {r: m * rate * recipe_cost(recipes[r]) + n * cv_rate * dims(r) for r,m in todo.items()}
 
-# %% ../nbs/01a_recipe.ipynb #209d769a
+# %% ../nbs/01a_recipe.ipynb #6bef74dc
 def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_all`, `cost`, in the order they ran
          margin:float=0.005, # How much better a costlier recipe must be
         )->tuple:            # (name, why)
@@ -55,7 +56,7 @@ def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_al
                   f" instead of {best['cost']:.2g}x the cost")
     return chosen['recipe'],why
 
-# %% ../nbs/01a_recipe.ipynb #22eda6d4
+# %% ../nbs/01a_recipe.ipynb #577ceb83
 def measure(path:Path,          # Dataset folder, one folder per category
             name:str,           # A key of `recipes`
             fold=None,          # Fold of each training photo, or `groups(X, y)` giving their groups
@@ -81,7 +82,7 @@ def measure(path:Path,          # Dataset folder, one folder per category
     s = dict(recipe=name, cost=recipe_cost(recipes[name]), **cv_summary(res, yc, cats), seconds=time.perf_counter() - t)
     return learn,s,fold
 
-# %% ../nbs/01a_recipe.ipynb #2011223a
+# %% ../nbs/01a_recipe.ipynb #8597cf33
 def choose_recipe(path:Path,          # Dataset folder, one folder per category
                   budget:float=240,   # Seconds for all the candidates together
                   candidates:list=None, # Names from `recipes`; default all of them, cheapest first
@@ -91,7 +92,7 @@ def choose_recipe(path:Path,          # Dataset folder, one folder per category
                   rate:float=0.025,   # First guess of Lite0's seconds per photo (see `plan`)
                   log:callable=print, # Where the plan and the progress go
                   **kwargs,           # Passed to `imgcls.train.train`, e.g. `cats`, `negative`, `size`
-                 )->'Learner':        # The chosen recipe's learner
+                 )->Learner:          # The chosen recipe's learner
     "Measure the candidate recipes by grouped cross-validation within `budget` seconds; the best one's learner"
     from imgcls.data import image_files
     from imgcls.head import net_name
