@@ -7,15 +7,17 @@ Docs: https://imgcls.github.io/imgcls/recipe.html.md"""
 # %% auto #0
 __all__ = ['recipes', 'arch_cost', 'recipe_cost', 'plan', 'pick', 'measure', 'choose_recipe']
 
-# %% ../nbs/01a_recipe.ipynb #7f7ac6b8
+# %% ../nbs/01a_recipe.ipynb #05ea295b
 import time
 from pathlib import Path
 import numpy as np
 from .head import grouped_cv, cv_summary, group_folds, pseudo_groups, shipped_negatives
 from fastai.learner import Learner
-from .train import train, features, dataset_labels, uncached, cache_dir
+from .data import image_files
+from .head import net_name
+from .train import train, features, dataset_labels, split_negative, uncached, cache_dir
 
-# %% ../nbs/01a_recipe.ipynb #c10f8632
+# %% ../nbs/01a_recipe.ipynb #a6ef99a5
 recipes = {
     'lite0':      dict(arch='efficientnet_lite0'),
     'lite0-crop': dict(arch='efficientnet_lite0', crop=0.875),
@@ -24,16 +26,15 @@ recipes = {
 }
 arch_cost = dict(efficientnet_lite0=1.0, efficientnet_lite1=1.3, efficientnet_lite2=1.45)
 
-# %% ../nbs/01a_recipe.ipynb #b37bb80f
+# %% ../nbs/01a_recipe.ipynb #b1f93b24
 def recipe_cost(recipe:dict, # `train` arguments, e.g. `recipes['lite0+1']`
                )->float:
     "Time per photo of `recipe`'s features relative to EfficientNet-Lite0's"
     return sum(arch_cost.get(a, 1.) for a in recipe['arch'].split('+')) * (2 if recipe.get('crop') else 1)
 
-# %% ../nbs/01a_recipe.ipynb #a7aefab4
+# %% ../nbs/01a_recipe.ipynb #351441bd
 def plan(todo:dict,        # {recipe name: number of photos whose features must be computed}
          n:int,            # Photos in the cross-validation
-         budget:float,     # Seconds for everything
          rate:float=0.025, # Seconds per photo for Lite0's features (with the mirror image)
          cv_rate:float=0.01, # Seconds per photo for the grouped cross-validation of one head, per 1,280 features
         )->dict:           # {recipe name: estimated seconds}
@@ -41,7 +42,7 @@ def plan(todo:dict,        # {recipe name: number of photos whose features must 
     def dims(r): return len(recipes[r]['arch'].split('+'))
     return {r: m * rate * recipe_cost(recipes[r]) + n * cv_rate * dims(r) for r,m in todo.items()}
 
-# %% ../nbs/01a_recipe.ipynb #6bef74dc
+# %% ../nbs/01a_recipe.ipynb #5b0c21a5
 def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_all`, `cost`, in the order they ran
          margin:float=0.005, # How much better a costlier recipe must be
         )->tuple:            # (name, why)
@@ -56,7 +57,7 @@ def pick(rows:list,          # Measured candidates: dicts with `recipe`, `e2e_al
                   f" instead of {best['cost']:.2g}x the cost")
     return chosen['recipe'],why
 
-# %% ../nbs/01a_recipe.ipynb #577ceb83
+# %% ../nbs/01a_recipe.ipynb #597c5eb5
 def measure(path:Path,          # Dataset folder, one folder per category
             name:str,           # A key of `recipes`
             fold=None,          # Fold of each training photo, or `groups(X, y)` giving their groups
@@ -68,12 +69,9 @@ def measure(path:Path,          # Dataset folder, one folder per category
     t = time.perf_counter()
     learn = train(path, **recipes[name], negative=negative, **kwargs)
     X,y = features(learn, learn.dls.train_ds.items, learn.imgcls['cache']),dataset_labels(learn.dls.train_ds)
-    vocab = list(learn.dls.vocab)
-    cats = [c for c in vocab if c != negative]
-    neg = y == (vocab.index(negative) if negative else -1)
-    yc = np.array([cats.index(vocab[i]) for i in y[~neg]], int)
+    cats,neg,yc = split_negative(learn.dls.vocab, y, negative)
     if fold is None or callable(fold):
-        groups = (fold or (lambda X, y: pseudo_groups(X, y)))(X, y)
+        groups = (fold or pseudo_groups)(X, y)
         fold = group_folds(np.where(neg, -1, y), groups, folds)
     shipped = kwargs.get('shipped', True)
     if shipped is True: shipped = shipped_negatives(learn.imgcls['net'])
@@ -82,7 +80,7 @@ def measure(path:Path,          # Dataset folder, one folder per category
     s = dict(recipe=name, cost=recipe_cost(recipes[name]), **cv_summary(res, yc, cats), seconds=time.perf_counter() - t)
     return learn,s,fold
 
-# %% ../nbs/01a_recipe.ipynb #8597cf33
+# %% ../nbs/01a_recipe.ipynb #48da0a42
 def choose_recipe(path:Path,          # Dataset folder, one folder per category
                   budget:float=240,   # Seconds for all the candidates together
                   candidates:list=None, # Names from `recipes`; default all of them, cheapest first
@@ -94,15 +92,13 @@ def choose_recipe(path:Path,          # Dataset folder, one folder per category
                   **kwargs,           # Passed to `imgcls.train.train`, e.g. `cats`, `negative`, `size`
                  )->Learner:          # The chosen recipe's learner
     "Measure the candidate recipes by grouped cross-validation within `budget` seconds; the best one's learner"
-    from imgcls.data import image_files
-    from imgcls.head import net_name
     candidates = list(candidates or recipes)
     if bad := [c for c in candidates if c not in recipes]: raise ValueError(f"unknown recipes {bad}; known: {list(recipes)}")
     items = image_files(path, kwargs.get('cats'))
     size,flip = kwargs.get('size', 224),kwargs.get('flip', True)
     def net(r): return net_name(recipes[r]['arch'], size, kwargs.get('method', 'squish'), flip, recipes[r].get('crop'))
     todo = {r: len(uncached(items, cache_dir()/f'{net(r)}.npz')) for r in candidates}
-    est = plan(todo, len(items), budget, rate)
+    est = plan(todo, len(items), rate)
     log(f"recipe auto: {len(candidates)} candidates, grouped {folds}-fold cross-validation within {budget:.0f} s: "
         + ', '.join(f"{r} ~{est[r]:.0f} s" for r in candidates))
     t0,rows,learners,fold = time.perf_counter(),[],{},groups

@@ -7,8 +7,8 @@ Docs: https://imgcls.github.io/imgcls/train.html.md"""
 # %% auto #0
 __all__ = ['offline_archs', 'lite_weights', 'efficientnet_lite', 'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
            'keep_freed_memory', 'get_arch', 'centre_crop', 'FeatureNet', 'feature_learner', 'file_hash', 'features',
-           'uncached', 'dataset_labels', 'fit_learner_head', 'cache_dir', 'synthetic_files', 'lp_ft', 'train',
-           'valid_probs', 'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
+           'uncached', 'dataset_labels', 'split_negative', 'fit_learner_head', 'cache_dir', 'synthetic_files', 'lp_ft',
+           'train', 'valid_probs', 'evaluate', 'LogitsAndFeatures', 'ood_stats', 'export_bundle']
 
 # %% ../nbs/01_train.ipynb #884911eb
 import hashlib, os, shutil, ctypes
@@ -206,6 +206,16 @@ def dataset_labels(dset)->np.ndarray: # A fastai `Datasets`, e.g. `learn.dls.tra
     "The category index of each item of `dset`, without opening its image"
     return np.array([int(y) for y in dset.tls[1]], int)
 
+# %% ../nbs/01_train.ipynb #b8dfd7e5
+def split_negative(vocab:list,        # The learner's categories, e.g. `learn.dls.vocab`
+                   y:np.ndarray,      # Category index (in `vocab`) of each photo
+                   negative:str=None, # A category of negative photos, or None
+                  )->tuple:           # (categories without `negative`, which photos are negatives, the others' indices)
+    "The categories the head answers, the negatives' mask, and the other photos' indices among those categories"
+    cats = [c for c in vocab if c != negative]
+    neg = np.asarray(y) == (list(vocab).index(negative) if negative else -1)
+    return cats,neg,np.array([cats.index(vocab[i]) for i in np.asarray(y)[~neg]], int)
+
 # %% ../nbs/01_train.ipynb #7c736ea5
 def fit_learner_head(learn:Learner, # A learner whose head ends in one `nn.Linear`, e.g. from `train(mode='fast')`
              C:float=0.1,    # Inverse strength of the L2 regularisation
@@ -219,10 +229,8 @@ def fit_learner_head(learn:Learner, # A learner whose head ends in one `nn.Linea
     if negative is not None and negative not in vocab:
         raise ValueError(f"negative category {negative!r} is not one of {vocab}")
     x,y = features(learn, learn.dls.train_ds.items, cache),dataset_labels(learn.dls.train_ds)
-    cats = [c for c in vocab if c != negative]
-    neg = y == (vocab.index(negative) if negative else -1)
+    cats,neg,yc = split_negative(vocab, y, negative)
     if shipped is True: shipped = shipped_negatives(getattr(learn, 'imgcls', {}).get('net', ''))
-    yc = np.array([cats.index(vocab[i]) for i in y[~neg]], int)
     params,arrays,oof = fit_head(x[~neg], yc, len(cats), negatives=x[neg],
                                  shipped=None if shipped is False else shipped, C=C, keep=keep)
     W,b = arrays['W'],arrays['b']
@@ -284,7 +292,6 @@ def train(path:Path,                 # Dataset folder, one folder per category
           **kwargs)->Learner:        # Passed to `dataloaders`
     "Train a classifier on the category folders of `path` from a pretrained `arch`; returns the fastai `Learner`"
     if mode not in ('fast', 'finetune'): raise ValueError(f"mode must be 'fast' or 'finetune', not {mode!r}")
-    keep_freed_memory()
     set_seed(seed, reproducible=True)
     if mode == 'finetune' and kwargs.get('aug', True) and kwargs.get('batch_tfms') is None:
         kwargs['batch_tfms'] = aug_transforms(size=size, min_scale=0.35) # fastai's augmentations and a random crop
