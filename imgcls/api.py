@@ -6,9 +6,9 @@ Docs: https://imgcls.github.io/imgcls/api.html.md"""
 
 # %% auto #0
 __all__ = ['error_statuses', 'bearer', 'FunctionId', 'SampleId', 'Label', 'router', 'error_status', 'Error', 'errors',
-           'BodyLimit', 'token', 'opened', 'invokable', 'read_upload', 'heavy', 'NewFunction', 'Relabel', 'FunctionOut',
-           'NewFunctionOut', 'TokenOut', 'SampleOut', 'NextSample', 'NextOut', 'AnswerOut', 'TrainingOut',
-           'LabelAccuracy', 'AccuracyOut', 'create_function', 'get_function', 'new_token', 'add_samples',
+           'BodyLimit', 'service_of', 'token', 'opened', 'invokable', 'read_upload', 'heavy', 'NewFunction', 'Relabel',
+           'FunctionOut', 'NewFunctionOut', 'TokenOut', 'SampleOut', 'NextSample', 'NextOut', 'AnswerOut',
+           'TrainingOut', 'LabelAccuracy', 'AccuracyOut', 'create_function', 'get_function', 'new_token', 'add_samples',
            'list_samples', 'relabel', 'skip', 'delete_sample', 'train', 'training', 'accuracy', 'invoke', 'label_next',
            'bundle', 'home', 'make_service']
 
@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException
 from fastcore.meta import delegates
 from .core import ImageError, ImageTooLarge
-from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited, Unavailable
+from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited, Unavailable, Exists
 
 # %% ../nbs/04d_api.ipynb #719d54b6
-error_statuses = [(Unauthorized, 401), (Forbidden, 403), (LookupError, 404), (NoModel, 409), (ImageTooLarge, 413),
+error_statuses = [(Unauthorized, 401), (Forbidden, 403), (LookupError, 404), (NoModel, 409), (Exists, 409), (ImageTooLarge, 413),
                   (TooLarge, 413), (ImageError, 415), (ValueError, 422), (RateLimited, 429), (Unavailable, 503),
                   (OSError, 503)]
 
@@ -105,24 +105,26 @@ bearer = HTTPBearer(auto_error=False, description="A function's token (or the ad
 FunctionId = Annotated[int, Path(ge=1, le=2**53, description='The function')]
 SampleId = Annotated[int, Path(ge=1, le=2**53, description='The sample')]
 
-def _svc(request:Request)->Service: return request.app.state.svc
+def service_of(request:Request)->Service:
+    "The `Service` behind the app that answers `request`"
+    return request.app.state.svc
 
 # %% ../nbs/04d_api.ipynb #40b3e1f5
 def token(request:Request, cred:HTTPAuthorizationCredentials|None=Depends(bearer))->str|None:
     "The request's bearer token, after counting the request against its rate (or its address's, without a token)"
-    tok,svc = cred.credentials if cred else None,_svc(request)
+    tok,svc = cred.credentials if cred else None,service_of(request)
     svc.throttle(svc.throttle_key(tok, request.client.host if request.client else None))
     return tok
 
 # %% ../nbs/04d_api.ipynb #486ed63f
 def opened(fid:FunctionId, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid`, if the request's token opens it"
-    return _svc(request).authorize(fid, tok)
+    return service_of(request).authorize(fid, tok)
 
 # %% ../nbs/04d_api.ipynb #b4098657
 def invokable(fid:FunctionId, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid`, if the request may invoke it (public functions need no token)"
-    return _svc(request).authorize(fid, tok, invoke=True)
+    return service_of(request).authorize(fid, tok, invoke=True)
 
 # %% ../nbs/04d_api.ipynb #10c2c18c
 def _name(f)->str:
@@ -131,7 +133,7 @@ def _name(f)->str:
 
 async def read_upload(request:Request, label:bool=False)->tuple:
     "`([(name, bytes)], label)` of a multipart upload (with a `label` field if `label`), within the service's limits"
-    svc = _svc(request)
+    svc = service_of(request)
     if not request.headers.get('content-type', '').startswith('multipart/form-data'):
         raise ValueError("send the photos as multipart/form-data, in fields named 'files'")
     try: form = await request.form(max_files=svc.max_files, max_fields=4, max_part_size=1000)
@@ -162,7 +164,7 @@ def _upload_schema(label:bool)->dict:
 async def heavy(request:Request, f, *args, **kwargs):
     "Run `f(*args, **kwargs)` in a worker thread, at most `2 x workers` at a time, off the event loop"
     app = request.app
-    if getattr(app.state, 'heavy', None) is None: app.state.heavy = anyio.CapacityLimiter(2 * _svc(request).workers)
+    if getattr(app.state, 'heavy', None) is None: app.state.heavy = anyio.CapacityLimiter(2 * service_of(request).workers)
     return await anyio.to_thread.run_sync(partial(f, *args, **kwargs), limiter=app.state.heavy)
 
 # %% ../nbs/04d_api.ipynb #22a83681
@@ -213,6 +215,7 @@ class AnswerOut(BaseModel):
 class TrainingOut(BaseModel):
     state: str = Field(description='idle, running, done or failed')
     promoted: bool|None = None; accuracy: float|None = None; n_labels: int|None = None; error: str|None = None
+    why: str|None = Field(None, description='Why the new model was promoted, or not')
     finished: str|None = None
 
 class LabelAccuracy(BaseModel):
@@ -230,19 +233,19 @@ router = APIRouter()
 @router.post('/functions', status_code=201, response_model=NewFunctionOut, responses=errors(401, 403))
 def create_function(f:NewFunction, request:Request, tok:str|None=Depends(token)):
     "Create a function; the answer holds its first token (with an admin token configured, only it may create)"
-    return _svc(request).create_function(f.name, f.labels, f.unknown, f.public, f.retrain_every, admin=tok)
+    return service_of(request).create_function(f.name, f.labels, f.unknown, f.public, f.retrain_every, admin=tok)
 
 # %% ../nbs/04d_api.ipynb #54407cde
 @router.get('/functions/{fid}', response_model=FunctionOut, responses=errors(401, 403, 404))
 def get_function(request:Request, fn=Depends(opened)):
     "A function, its numbers of samples, its model's accuracy and its training state"
-    return _svc(request).summary(fn['id'])
+    return service_of(request).summary(fn['id'])
 
 # %% ../nbs/04d_api.ipynb #a6b30ed4
 @router.post('/functions/{fid}/tokens', status_code=201, response_model=TokenOut, responses=errors(401, 403, 404))
 def new_token(request:Request, fn=Depends(opened)):
     "Another token for the function"
-    return dict(token=_svc(request).new_token(fn['id']))
+    return dict(token=service_of(request).new_token(fn['id']))
 
 # %% ../nbs/04d_api.ipynb #2f9f7369
 @router.post('/functions/{fid}/samples', status_code=201, response_model=list[SampleOut],
@@ -250,7 +253,7 @@ def new_token(request:Request, fn=Depends(opened)):
 async def add_samples(request:Request, fn=Depends(opened)):
     "Upload one or more photos, optionally all with one label; the same photo again is the same sample (relabelled)"
     files,label = await read_upload(request, label=True)
-    return await heavy(request, _svc(request).add_samples, fn['id'], files, label)
+    return await heavy(request, service_of(request).add_samples, fn['id'], files, label)
 
 # %% ../nbs/04d_api.ipynb #96170f38
 @router.get('/functions/{fid}/samples', response_model=list[SampleOut], responses=errors(401, 403, 404))
@@ -258,45 +261,45 @@ def list_samples(request:Request, fn=Depends(opened), label:Annotated[str|None, 
                  unlabelled:bool=False,
                  limit:Annotated[int, Query(ge=1, le=1000)]=100, offset:Annotated[int, Query(ge=0, le=2**53)]=0):
     "Samples, optionally only those with `label` or only the unlabelled ones"
-    return _svc(request).samples(fn['id'], label, unlabelled, limit, offset)
+    return service_of(request).samples(fn['id'], label, unlabelled, limit, offset)
 
 # %% ../nbs/04d_api.ipynb #e9583acd
 @router.patch('/functions/{fid}/samples/{sid}', response_model=SampleOut, responses=errors(401, 403, 404))
 def relabel(sid:SampleId, body:Relabel, request:Request, fn=Depends(opened)):
     "Label or relabel a sample: a label, the unknown word (a negative example), or `null` to remove its label"
-    return _svc(request).relabel(fn['id'], sid, body.label)
+    return service_of(request).relabel(fn['id'], sid, body.label)
 
 # %% ../nbs/04d_api.ipynb #86f6a485
 @router.post('/functions/{fid}/samples/{sid}/skip', response_model=SampleOut, responses=errors(401, 403, 404))
 def skip(sid:SampleId, request:Request, fn=Depends(opened)):
     "Put an unlabelled sample at the back of the labelling queue"
-    return _svc(request).skip(fn['id'], sid)
+    return service_of(request).skip(fn['id'], sid)
 
 # %% ../nbs/04d_api.ipynb #6f8c67f1
 @router.delete('/functions/{fid}/samples/{sid}', status_code=204, response_class=Response,
                responses=errors(401, 403, 404))
 def delete_sample(sid:SampleId, request:Request, fn=Depends(opened)):
     "Delete a sample, and its photo when no other sample uses it"
-    _svc(request).delete_sample(fn['id'], sid)
+    service_of(request).delete_sample(fn['id'], sid)
     return Response(status_code=204)
 
 # %% ../nbs/04d_api.ipynb #ae66d9d2
 @router.post('/functions/{fid}/train', status_code=202, response_model=TrainingOut, responses=errors(401, 403, 404))
 async def train(request:Request, fn=Depends(opened), wait:bool=False):
     "Train now, in the background unless `wait`"
-    return await heavy(request, _svc(request).train, fn['id'], wait)
+    return await heavy(request, service_of(request).train, fn['id'], wait)
 
 # %% ../nbs/04d_api.ipynb #35a6d941
 @router.get('/functions/{fid}/training', response_model=TrainingOut, responses=errors(401, 403, 404))
 def training(request:Request, fn=Depends(opened)):
     "The state of the training: running, or how the last one ended (done, promoted or not, or failed)"
-    return _svc(request).training_status(fn['id'])
+    return service_of(request).training_status(fn['id'])
 
 # %% ../nbs/04d_api.ipynb #e6958b50
 @router.get('/functions/{fid}/accuracy', response_model=AccuracyOut, responses=errors(401, 403, 404, 409))
 def accuracy(request:Request, fn=Depends(opened)):
     "Cross-validated accuracy of the active model: overall, per label, and the confusion matrix"
-    return _svc(request).metrics(fn['id'])
+    return service_of(request).metrics(fn['id'])
 
 # %% ../nbs/04d_api.ipynb #b9bbed7a
 @router.post('/functions/{fid}/invoke', response_model=list[AnswerOut],
@@ -306,13 +309,13 @@ async def invoke(request:Request, fn=Depends(invokable), tok:str|None=Depends(to
     "Classify one or more photos; with `store` (the default) and a token, each is kept as a sample, to label later"
     files,_ = await read_upload(request)
     keep = store and tok is not None # anonymous calls of public functions store nothing
-    return await heavy(request, _svc(request).invoke, fn['id'], files, keep)
+    return await heavy(request, service_of(request).invoke, fn['id'], files, keep)
 
 # %% ../nbs/04d_api.ipynb #5e151afc
 @router.get('/functions/{fid}/next', response_model=NextOut, responses=errors(401, 403, 404))
 async def label_next(request:Request, fn=Depends(opened), limit:Annotated[int, Query(ge=1, le=100)]=20):
     "Unlabelled samples whose labels would help most (least certain first), and labelled ones the model disputes"
-    return await heavy(request, _svc(request).label_next, fn['id'], limit)
+    return await heavy(request, service_of(request).label_next, fn['id'], limit)
 
 # %% ../nbs/04d_api.ipynb #562eeb64
 _zip = {'content': {'application/zip': {'schema': dict(type='string', format='binary')}},
@@ -321,7 +324,7 @@ _zip = {'content': {'application/zip': {'schema': dict(type='string', format='bi
 @router.get('/functions/{fid}/bundle', response_class=Response, responses={200: _zip, **errors(401, 403, 404, 409)})
 async def bundle(request:Request, fn=Depends(opened)):
     "The active model as a standard model bundle (zip): serve it with `imgcls serve --model`, `Classifier` or a Space"
-    z = await heavy(request, _svc(request).bundle_zip, fn['id'])
+    z = await heavy(request, service_of(request).bundle_zip, fn['id'])
     name = f'imgcls-function-{fn["id"]}.zip'
     return Response(z, media_type='application/zip', headers={'Content-Disposition': f'attachment; filename="{name}"'})
 

@@ -195,6 +195,9 @@ def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photo
             max_files:int=32,         # Most photos in one request
             rate:float=50,            # Requests a second allowed per token
             ui:bool_arg=True,         # Serve the labelling UI at /ui
+            nyckel:bool_arg=True,     # Serve Nyckel's API too (/connect/token, /v1/functions...), for Nyckel's SDK
+            fetch_urls:bool_arg=False, # Nyckel's API: fetch samples sent as URLs (public addresses only)
+            train_after:float=10,     # Also train this many seconds after the last new label (0: only every 10 labels)
            ):
     "Run the self-hosted REST service: functions, samples, training, accuracy, invoke (docs at /docs, UI at /ui)"
     _need('service', 'sklearn')
@@ -205,7 +208,10 @@ def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photo
     import uvicorn
     from imgcls.api import make_service
     app = make_service(data_dir, max_bytes=int(max_mb * 1e6), max_pixels=int(max_megapixels * 1e6), max_files=max_files,
-                       admin_token=admin_token, rate=rate, ui=ui)
+                       admin_token=admin_token, rate=rate, ui=ui, train_after=train_after or None)
+    if nyckel:
+        from imgcls.nyckel import mount_nyckel
+        mount_nyckel(app, fetch_urls=fetch_urls)
     uvicorn.run(app, host=host, port=port, timeout_keep_alive=5)
 
 # %% ../nbs/06_cli.ipynb #c7d5aa59

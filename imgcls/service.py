@@ -16,7 +16,7 @@ from .core import ImageTooLarge, utc_now
 from .infer import Classifier
 from .bundle import Bundle, default_bundle, save_head_bundle, bundle_files
 from .head import fit_head, shipped_negatives, net_name
-from .storage import Store, Unavailable, token_hash
+from .storage import Store, Unavailable, Exists, token_hash
 
 # %% ../nbs/04b_service.ipynb #8d67882a
 class Unauthorized(PermissionError):
@@ -50,7 +50,8 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  folds:int=5,     # Cross-validation folds (fewer if a label has fewer photos)
                  keep:float=0.95, # Share of held-out labelled photos the "none of these" threshold keeps
                  shipped:np.ndarray=None, # Features of imgcls's shipped negative photos, e.g. `shipped_negatives()`
-                )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able)
+                )->tuple:         # (params, arrays W, b, bank: as `fit_head`; metrics: JSON-able; right: per labelled
+                                  # photo that is not a negative, whether its out-of-fold answer was its label)
     "Fit a function's head with `imgcls.head.fit_head`, as `imgcls.train` does; measure it on out-of-fold predictions"
     y = np.asarray(y, dtype=object)
     neg = y == unknown
@@ -66,7 +67,7 @@ def fit_function(X:np.ndarray,    # Features of the labelled samples
                  for i,l in enumerate(labels)}
     metrics = dict(accuracy=float(np.trace(cm) / cm.sum()), folds=params['folds'], n_labels=int(len(yi)),
                    n_negatives=int(neg.sum()), labels=list(labels), confusion_matrix=cm.tolist(), per_label=per_label)
-    return params,arrays,metrics
+    return params,arrays,metrics,oof['probs'].argmax(1) == yi
 
 # %% ../nbs/04b_service.ipynb #cf8771bd
 class Service:
@@ -84,9 +85,11 @@ class Service:
                  admin_token:str=None,      # Needed to create functions (and opens every function); None: anyone may
                  rate:float=50.,            # Requests a second allowed per token (or per address without one)
                  burst:int=100,             # Requests allowed at once before the rate applies
+                 train_after:float=None,    # Also train this many seconds after the last new label (None: only
+                                            # after `retrain_every` new labels)
                 ):
         store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models')
-        store_attr('admin_token,rate,burst')
+        store_attr('admin_token,rate,burst,train_after')
         self.store = Store(data_dir)
         self.workers = workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -95,7 +98,7 @@ class Service:
         self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False), m.get('crop'))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
-        self.heads,self.threads,self.status,self.asked,self.served,self.buckets = {},{},{},{},{},{}
+        self.heads,self.threads,self.status,self.asked,self.served,self.buckets,self.timers = {},{},{},{},{},{},{}
         self.resume()
 
 # %% ../nbs/04b_service.ipynb #097c1c1b
@@ -105,6 +108,8 @@ def resume(self:Service):
     gone = self.store.remove_orphans()
     if gone: log.warning("removed what a crash left behind: %d files or folders", len(gone))
     for fid in self.store.unfinished_trainings(): self.train(fid)
+    if self.train_after is not None:
+        for fid in self.store.waiting_labels(): self.train_later(fid)
 
 # %% ../nbs/04b_service.ipynb #b2ee4bf6
 @patch
@@ -126,16 +131,26 @@ def authorize(self:Service, fid:int, token:str|None, invoke:bool=False)->dict:
     if not self.store.token_opens(fid, token): raise Forbidden(f"this token does not give access to function {fid}")
     return fn
 
+# %% ../nbs/04b_service.ipynb #18072935
+@patch
+def is_admin(self:Service, token:str|None)->bool:
+    "Whether `token` is the service's admin token"
+    return _same(token, self.admin_token)
+
 # %% ../nbs/04b_service.ipynb #247df60d
+@patch
+def check_label_name(self:Service, l:str):
+    "`ValueError` unless label `l` has 1 to `max_label_len` characters, without spaces around"
+    if not (isinstance(l, str) and 1 <= len(l.strip()) <= self.max_label_len and l == l.strip()):
+        raise ValueError(f"labels need 1 to {self.max_label_len} characters, without spaces around: {str(l)[:40]!r}")
+
 @patch
 def check_labels(self:Service, name:str, labels:list, unknown:str):
     "`ValueError` unless `name`, `labels` and `unknown` are within the limits, and the labels distinct"
     if not 1 <= len(name.strip()) <= 200: raise ValueError("a function's name needs 1 to 200 characters")
-    if not 2 <= len(labels) <= self.max_labels:
-        raise ValueError(f"a function needs 2 to {self.max_labels} labels, not {len(labels)}")
-    for l in [*labels, unknown]:
-        if not (1 <= len(l.strip()) <= self.max_label_len and l == l.strip()):
-            raise ValueError(f"labels need 1 to {self.max_label_len} characters, without spaces around: {l[:40]!r}")
+    if len(labels) > self.max_labels:
+        raise ValueError(f"a function has at most {self.max_labels} labels, not {len(labels)}")
+    for l in [*labels, unknown]: self.check_label_name(l)
     if len(set(labels)) != len(labels) or unknown in labels:
         raise ValueError("labels must be distinct and differ from the unknown word")
 
@@ -212,11 +227,13 @@ def features(self:Service, files:list)->np.ndarray: # `(name, bytes)` of each ph
 
 # %% ../nbs/04b_service.ipynb #8b92e23a
 @patch
-def _store(self:Service, fid:int, files:list, X:np.ndarray, label:str=None)->list:
+def _store(self:Service, fid:int, files:list, X:np.ndarray, label:str=None, update:bool=True,
+           external_ids:list=None)->list:
     "Write the photos, then their rows; the samples' ids"
     shas = [hashlib.sha1(d).hexdigest() for _,d in files]
     for (_,d),h in zip(files, shas): self.store.write_image(h, d)
-    return self.store.upsert_samples(fid, [(h, n, x) for (n,_),h,x in zip(files, shas, X)], label)
+    return self.store.upsert_samples(fid, [(h, n, x) for (n,_),h,x in zip(files, shas, X)], label, update,
+                                     external_ids)
 
 # %% ../nbs/04b_service.ipynb #a9006f69
 @patch
@@ -229,17 +246,28 @@ def check_label(self:Service, fn:dict, label:str|None):
 @patch
 def after_labels(self:Service, fid:int, n:int):
     "Count `n` new labels; start training (`train`, below) once `retrain_every` have arrived since the last training"
-    if n and self.store.count_labels(fid, n) >= self.function(fid)['retrain_every']: self.train(fid)
+    if not n: return
+    if self.store.count_labels(fid, n) >= self.function(fid)['retrain_every']: self.train(fid)
+    elif self.train_after is not None: self.train_later(fid)
 
 # %% ../nbs/04b_service.ipynb #401c4af4
 @patch
-def add_samples(self:Service, fid:int, files:list, label:str=None)->list:
-    "Store the photos `files` (`(name, bytes)`) as samples of `fid`, all with `label` if given; the samples"
+def add_samples(self:Service,
+                fid:int,          # The function
+                files:list,       # `(name, bytes)` of each photo
+                label:str=None,   # The label of them all, if any
+                update:bool=True, # Relabel photos the function has already (else leave them as they are)
+                external_ids:list=None, # The caller's id of each photo
+               )->list:
+    "Store the photos `files` as samples of `fid`, all with `label` if given; the samples, each with `new`"
     fn = self.function(fid)
     self.check_label(fn, label)
-    ids = self._store(fid, files, self.features(files), label)
-    if label is not None: self.after_labels(fid, len(ids))
-    return self.store.samples(fid, ids=ids, limit=len(ids))
+    X = self.features(files)
+    there = set(self.store.sample_ids(fid, [hashlib.sha1(d).hexdigest() for _,d in files]).values())
+    ids = self._store(fid, files, X, label, update, external_ids)
+    if label is not None: self.after_labels(fid, sum(update or i not in there for i in ids))
+    got = {s['id']: s for s in self.store.samples(fid, ids=ids, limit=len(ids))}
+    return [dict(got[i], new=i not in there) for i in ids]
 
 # %% ../nbs/04b_service.ipynb #4bcfa2a9
 @patch
@@ -249,9 +277,19 @@ def samples(self:Service,
             unlabelled:bool=False, # Only the unlabelled ones
             limit:int=100,         # At most this many
             offset:int=0,          # After skipping this many
+            after:int=None,        # Only those after sample `after` (a cursor, for paging)
+            descending:bool=False, # Newest first
            )->list:
     "Samples of function `fid`, by id"
-    return self.store.samples(self.function(fid)['id'], label, unlabelled, limit, offset)
+    return self.store.samples(self.function(fid)['id'], label, unlabelled, limit, offset, after=after,
+                              descending=descending)
+
+@patch
+def sample(self:Service, fid:int, sid:int)->dict:
+    "Sample `sid` of function `fid`"
+    s = self.store.sample(self.function(fid)['id'], sid)
+    if s is None: raise LookupError(f"function {fid} has no sample {sid}")
+    return s
 
 # %% ../nbs/04b_service.ipynb #b7935b27
 @patch
@@ -269,8 +307,7 @@ def _load_active(self:Service, fid:int)->Bundle|None:
         if self.heads.get(fid, (None,))[0] == m['id']: return self.heads[fid][1]
         try:
             h = Bundle(self.store.model_path(m['dir']))
-            if h.W is None or h.categories != self.function(fid)['labels']:
-                raise ValueError('not a head bundle of this function')
+            if h.W is None: raise ValueError('not a head bundle')
             self.heads[fid] = (m['id'], h); return h
         except Exception as e:
             log.error("function %s: model %s does not load (%s); it is marked broken", fid, m['id'], e)
@@ -279,12 +316,23 @@ def _load_active(self:Service, fid:int)->Bundle|None:
             if prev: self.store.set_model_state(fid, prev['id'], 'active')
     return None
 
+# %% ../nbs/04b_service.ipynb #36d98d10
+@patch
+def knows_labels(self:Service, fid:int, h:Bundle)->bool:
+    "Whether model `h` answers only with labels function `fid` has now"
+    fn = self.function(fid)
+    return set(h.categories) <= set(fn['labels']) and h.unknown == fn['unknown']
+
 # %% ../nbs/04b_service.ipynb #b7e8eed2
 @patch
 def head(self:Service, fid:int)->Bundle:
     "The `Bundle` that answers for function `fid`; `NoModel` if it has none yet"
     with self.lock: h = self._load_active(fid)
-    if h is not None: return h
+    if h is not None and self.knows_labels(fid, h): return h
+    if h is not None:
+        if self.training_status(fid)['state'] != 'running': self.train(fid)
+        raise NoModel(f"function {fid}'s labels changed since its model was trained: a new model is being trained, "
+                      "try again shortly")
     if self.store.models(fid):
         self.train(fid)
         raise NoModel(f"function {fid}'s model files are damaged: a new model is being trained from its samples, "
@@ -321,16 +369,40 @@ def _train_now(self:Service, fid:int)->dict:
     samples,X = self.store.labelled(fid)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1): # one core for the fit: the other answers invocations meanwhile
-        params,arrays,metrics = fit_function(X, [s['label'] for s in samples], fn['labels'], unknown=fn['unknown'],
-                                             shipped=self.shipped)
+        params,arrays,metrics,right = fit_function(X, [s['label'] for s in samples], fn['labels'],
+                                                   unknown=fn['unknown'], shipped=self.shipped)
+    metrics['last_sample'] = max(s['id'] for s in samples) # the newest photo it learned
     rel = self.store.new_model_dir(fid)
     save_head_bundle(self.store.model_path(rel), fn['labels'], params, arrays, network=self.backbone.path,
                      unknown=fn['unknown'], metrics=metrics)
-    cur = self.store.active_model(fid)
-    promote = cur is None or metrics['accuracy'] >= cur['metrics'].get('accuracy', 0) - self.tolerance
+    promote,why = self.promotion(fid, samples, X, metrics, right)
+    metrics['why'] = why
     self.store.add_model(fid, rel, metrics, promote)
     self.prune(fid)
-    return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'])
+    return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'], why=why)
+
+# %% ../nbs/04b_service.ipynb #3088d074
+@patch
+def promotion(self:Service, fid:int, samples:list, X:np.ndarray, metrics:dict, right:np.ndarray)->tuple:
+    "`(promote, why)` for a new model of `fid` fitted on `samples` (features `X`) with `metrics` and out-of-fold `right`"
+    cur = self.store.active_model(fid)
+    if cur is None: return True,'the first model'
+    old = cur['metrics']
+    if old.get('labels') != metrics['labels']: return True,"the function's labels changed"
+    known = {l for l,o in old.get('per_label', {}).items() if o['n']}
+    if more := sorted({l for l,o in metrics['per_label'].items() if o['n']} - known):
+        return True,f"it knows {', '.join(more)} too"
+    unknown = self.function(fid)['unknown']
+    pos = [i for i,s in enumerate(samples) if s['label'] != unknown] # the photos `right` is about
+    new = [k for k,i in enumerate(pos) if samples[i]['id'] > old.get('last_sample', float('inf'))]
+    tol = self.tolerance
+    if len(new) >= 5:
+        a = Bundle(self.store.model_path(cur['dir'])).answer_features(X[[pos[k] for k in new]])
+        was = np.mean([max(o['confidences'], key=o['confidences'].get) == samples[pos[k]]['label'] for o,k in zip(a, new)])
+        now = float(np.mean(right[new]))
+        return now >= was - tol,f"on the {len(new)} photos the old model never saw, {now:.1%} against {was:.1%}"
+    acc,was = metrics['accuracy'],old.get('accuracy', 0)
+    return acc >= was - tol,f"cross-validated on the same photos, {acc:.1%} against {was:.1%}"
 
 # %% ../nbs/04b_service.ipynb #8306c766
 @patch
@@ -385,6 +457,22 @@ def train(self:Service, fid:int, wait:bool=False)->dict:
             return self.status[fid]
     return self.training_status(fid)
 
+# %% ../nbs/04b_service.ipynb #da871f8f
+@patch
+def train_later(self:Service, fid:int):
+    "Train `fid` once `train_after` seconds pass without a new label"
+    def go():
+        with self.lock:
+            if self.timers.get(fid) is not t: return # a newer label restarted the wait
+            del self.timers[fid]
+        try:
+            if self.function(fid)['new_labels']: self.train(fid)
+        except LookupError: pass # deleted meanwhile
+    with self.lock:
+        if old := self.timers.get(fid): old.cancel()
+        t = self.timers[fid] = threading.Timer(self.train_after, go)
+        t.daemon = True; t.start()
+
 # %% ../nbs/04b_service.ipynb #631406e9
 @patch
 def training_status(self:Service, fid:int)->dict:
@@ -392,6 +480,17 @@ def training_status(self:Service, fid:int)->dict:
     t = self.threads.get(fid)
     if t is not None and t.is_alive(): return dict(state='running')
     return self.status.get(fid) or self.function(fid)['train_status'] or dict(state='idle')
+
+# %% ../nbs/04b_service.ipynb #dfdcca7c
+@patch
+def progress(self:Service, fid:int)->dict:
+    "Samples, samples answered, labelled samples per label, and whether a training runs or waits, of function `fid`"
+    fn,c = self.function(fid),self.store.counts(fid)
+    try: self.head(fid); answered = c['samples']
+    except NoModel: answered = 0
+    waiting = fn['train_state'] != 'idle' or (self.train_after is not None and fn['new_labels'] > 0)
+    return dict(samples=c['samples'], answered=answered, label_counts=self.store.label_counts(fid),
+                training=self.training_status(fid)['state'] == 'running' or waiting)
 
 # %% ../nbs/04b_service.ipynb #1a7a2e89
 def _margin(a:dict)->float: p = sorted(a['confidences'].values(), reverse=True); return p[0] - p[1]
@@ -433,6 +532,84 @@ def delete_sample(self:Service, fid:int, sid:int):
     "Delete sample `sid` of `fid`, and its photo if no other sample uses it"
     sha = self.store.delete_sample(fid, sid)
     if sha: self.store.remove_image(sha)
+
+# %% ../nbs/04b_service.ipynb #468b835f
+@patch
+def labels(self:Service, fid:int)->list:
+    "The labels of function `fid`, its word for none of these last"
+    self.function(fid)
+    return self.store.labels(fid)
+
+@patch
+def label(self:Service, fid:int, lid:int)->dict:
+    "Label `lid` of function `fid`"
+    l = self.store.label(self.function(fid)['id'], lid)
+    if l is None: raise LookupError(f"function {fid} has no label {lid}")
+    return l
+
+# %% ../nbs/04b_service.ipynb #c277e7d4
+@patch
+def check_label_info(self:Service, description:str|None, metadata:dict|None):
+    "`ValueError` unless a label's `description` and `metadata` are within the limits"
+    if description is not None and (not isinstance(description, str) or len(description) > 1000):
+        raise ValueError("a label's description is text of at most 1000 characters")
+    if metadata is not None and (not isinstance(metadata, dict) or len(metadata) > 50 or
+                                 any(not isinstance(k, str) or not isinstance(v, str) or len(k) > 100 or len(v) > 1000
+                                     for k,v in metadata.items())):
+        raise ValueError("a label's metadata is at most 50 text keys (100 characters) and text values (1000)")
+
+# %% ../nbs/04b_service.ipynb #f5ecd1ba
+@patch
+def add_label(self:Service, fid:int, name:str, description:str=None, metadata:dict=None)->dict:
+    "Add label `name` to function `fid`; the label (`Exists` if it has it)"
+    self.check_label_name(name); self.check_label_info(description, metadata)
+    if len(self.function(fid)['labels']) >= self.max_labels:
+        raise ValueError(f"a function has at most {self.max_labels} labels")
+    return self.label(fid, self.store.add_label(fid, name, description, metadata))
+
+# %% ../nbs/04b_service.ipynb #fa02a6e4
+@patch
+def update_label(self:Service, fid:int, lid:int, name:str, description:str=None, metadata:dict=None)->dict:
+    "Rename label `lid` of `fid` (with its samples) and set its description and metadata; the label"
+    self.check_label_name(name); self.check_label_info(description, metadata)
+    old = self.store.update_label(self.function(fid)['id'], lid, name, description, metadata)
+    if old is None: raise LookupError(f"function {fid} has no label {lid}")
+    if old != name and self.store.active_model(fid): self.train(fid) # the model answers with the old name
+    return self.label(fid, lid)
+
+# %% ../nbs/04b_service.ipynb #bb21aba8
+@patch
+def delete_label(self:Service, fid:int, lid:int):
+    "Delete label `lid` of `fid`: its samples become unlabelled, and a model that knows it is replaced"
+    if self.store.delete_label(self.function(fid)['id'], lid) is None:
+        raise LookupError(f"function {fid} has no label {lid}")
+    if self.store.active_model(fid): self.train(fid)
+
+# %% ../nbs/04b_service.ipynb #b911bd9c
+@patch
+def sample_answers(self:Service, fid:int, sids:list)->list|None:
+    "The active model's answers for the samples `sids` of `fid`; None while it has no model"
+    try: h = self.head(fid)
+    except NoModel: return None
+    return h.answer_features(self.store.features(fid, list(sids))) if sids else []
+
+# %% ../nbs/04b_service.ipynb #fe084dca
+@patch
+def delete_function(self:Service, fid:int):
+    "Delete function `fid`, its samples, labels, tokens and models, and the files only it used"
+    with self.lock:
+        dirs,shas = self.store.delete_function(fid)
+        self.heads.pop(fid, None)
+        if t := self.timers.pop(fid, None): t.cancel()
+    for d in dirs: self.store.remove_model(d)
+    for h in shas: self.store.remove_image(h)
+
+# %% ../nbs/04b_service.ipynb #7a0dd539
+@patch
+def function_ids(self:Service, token:str|None)->list:
+    "Ids of the functions `token` opens"
+    if self.is_admin(token): return self.store.function_ids()
+    return self.store.function_ids(token) if token else []
 
 # %% ../nbs/04b_service.ipynb #4f07b622
 @patch
