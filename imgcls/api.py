@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException
 from fastcore.meta import delegates
 from .core import ImageError, ImageTooLarge
-from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited, Unavailable, Exists
+from .service import Service, Unauthorized, Forbidden, NoModel, TooLarge, RateLimited, Unavailable
+from .storage import Exists
 
 # %% ../nbs/04d_api.ipynb #719d54b6
 error_statuses = [(Unauthorized, 401), (Forbidden, 403), (LookupError, 404), (NoModel, 409), (Exists, 409), (ImageTooLarge, 413),
@@ -73,8 +74,8 @@ async def _invalid(request:Request, e:RequestValidationError)->JSONResponse:
 def _allowed(request:Request)->str:
     "The methods of every route at the request's path (Starlette's 405 names only the first route's)"
     from starlette.routing import Match
-    return ', '.join(sorted({m for r in router.routes if r.matches(request.scope)[0] != Match.NONE
-                             for m in r.methods})) # `router`: the routes, below
+    return ', '.join(sorted({m for rt in request.app.state.routers for r in rt.routes
+                             if r.matches(request.scope)[0] != Match.NONE for m in r.methods})) # `make_service`'s
 
 async def _http_error(request:Request, e:HTTPException)->JSONResponse:
     headers = dict(getattr(e, 'headers', None) or {})
@@ -349,6 +350,7 @@ def make_service(data_dir:_Path,           # Data directory (created if missing)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.include_router(router)
+    app.state.routers = [router] # for the methods a 405 names (`mount_nyckel` adds its own)
     if ui:
         from imgcls.labelui import mount_ui
         mount_ui(app, svc)

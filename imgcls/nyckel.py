@@ -12,7 +12,7 @@ __all__ = ['router', 'nyckel_error', 'NyckelRoute', 'parse_id', 'nid', 'public_h
            'InvokeIn', 'create_sample', 'list_samples', 'read_sample', 'sample_data', 'delete_sample', 'annotate',
            'delete_annotation', 'invoke', 'mount_nyckel']
 
-# %% ../nbs/04e_nyckel.ipynb #e9a406bc
+# %% ../nbs/04e_nyckel.ipynb #74d24ee2
 import base64, binascii, ipaddress, re, socket
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -22,10 +22,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
-from .service import Exists, Forbidden, RateLimited, TooLarge
+from .service import Forbidden, RateLimited, TooLarge
+from .storage import Exists
 from .api import error_status, service_of, token, heavy
 
-# %% ../nbs/04e_nyckel.ipynb #346397df
+# %% ../nbs/04e_nyckel.ipynb #8f9d6568
 def nyckel_error(e:Exception)->JSONResponse:
     "The problem-details response for the service's error `e` (or a request that does not validate)"
     if isinstance(e, RequestValidationError):
@@ -43,7 +44,7 @@ _titles = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not 
            413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
            503: 'Service Unavailable'}
 
-# %% ../nbs/04e_nyckel.ipynb #e88a4bc4
+# %% ../nbs/04e_nyckel.ipynb #92bd2f0b
 class NyckelRoute(APIRoute):
     "An `APIRoute` whose errors are Nyckel's problem details"
     def get_route_handler(self):
@@ -57,7 +58,7 @@ class NyckelRoute(APIRoute):
 
 router = APIRouter(route_class=NyckelRoute, tags=['Nyckel'])
 
-# %% ../nbs/04e_nyckel.ipynb #c242f937
+# %% ../nbs/04e_nyckel.ipynb #5ddc6093
 def parse_id(s:str, kind:str)->int:
     "The number in Nyckel id `s` (`function_12` or `12` for kind `function`); `LookupError` if it is not one"
     m = re.fullmatch(rf'(?:{kind}_)?([0-9]{{1,15}})', s)
@@ -68,14 +69,14 @@ def nid(kind:str, i:int)->str:
     "Nyckel's id of imgcls's `kind` number `i`"
     return f'{kind}_{i}'
 
-# %% ../nbs/04e_nyckel.ipynb #3f6e5698
+# %% ../nbs/04e_nyckel.ipynb #7d161d0f
 def public_host(host:str, port:int)->bool:
     "Whether every address `host` resolves to is public (not loopback, private, link-local or reserved)"
     try: infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError): return False
     return bool(infos) and all(ipaddress.ip_address(i[4][0].split('%')[0]).is_global for i in infos)
 
-# %% ../nbs/04e_nyckel.ipynb #281a83ef
+# %% ../nbs/04e_nyckel.ipynb #9f103473
 def fetch_url(url:str, max_bytes:int, timeout:float=10)->bytes:
     "The bytes at http(s) `url`, from a public address, at most `max_bytes`, no redirects"
     import httpx
@@ -92,7 +93,7 @@ def fetch_url(url:str, max_bytes:int, timeout:float=10)->bytes:
             if len(data) > max_bytes: raise TooLarge(f"the photo at the URL is larger than the {max_bytes} bytes accepted")
         return data
 
-# %% ../nbs/04e_nyckel.ipynb #88eff888
+# %% ../nbs/04e_nyckel.ipynb #f88e596f
 def sample_bytes(data:str,              # A data URI, or a URL
                  max_bytes:int,         # Largest photo accepted
                  fetch_urls:bool=False, # Fetch URLs (from public addresses only)
@@ -109,7 +110,7 @@ def sample_bytes(data:str,              # A data URI, or a URL
     try: return base64.b64decode(data[m.end():], validate=True)
     except (binascii.Error, ValueError): raise ValueError("the data URI's base64 does not decode") from None
 
-# %% ../nbs/04e_nyckel.ipynb #b7962312
+# %% ../nbs/04e_nyckel.ipynb #70c112ca
 def function_of(fid:str, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid` names, if the request's token opens it"
     return service_of(request).authorize(parse_id(fid, 'function'), tok)
@@ -118,7 +119,7 @@ def invokable_function(fid:str, request:Request, tok:str|None=Depends(token))->d
     "The function `fid` names, if the request may invoke it (public functions need no token)"
     return service_of(request).authorize(parse_id(fid, 'function'), tok, invoke=True)
 
-# %% ../nbs/04e_nyckel.ipynb #cd847b99
+# %% ../nbs/04e_nyckel.ipynb #5763cae0
 def _oauth_error(error:str, msg:str)->JSONResponse: return JSONResponse(dict(error=error, error_description=msg), 400)
 
 @router.post('/connect/token', responses={400: dict(description='`invalid_client` or `unsupported_grant_type`')})
@@ -141,7 +142,7 @@ def _opens(svc, cid:str, secret:str)->bool:
     try: svc.authorize(parse_id(cid, 'function'), secret); return True
     except (LookupError, PermissionError): return False
 
-# %% ../nbs/04e_nyckel.ipynb #37211a14
+# %% ../nbs/04e_nyckel.ipynb #678003d8
 def function_json(fn:dict)->dict:
     "A function as Nyckel's API shows it"
     return dict(id=nid('function', fn['id']), name=fn['name'], input='Image', output='Classification',
@@ -153,7 +154,7 @@ class NewFunction(BaseModel):
     output: str = Field(description='Classification: the only output imgcls serves')
     name: str|None = Field(None, max_length=200, description='What it is for')
 
-# %% ../nbs/04e_nyckel.ipynb #24bc3cf9
+# %% ../nbs/04e_nyckel.ipynb #ce519cff
 @router.post('/v1/functions')
 def create_function(f:NewFunction, request:Request, tok:str|None=Depends(token)):
     "Create an image classification function (admin client only): no labels yet, none of these called `unknown`"
@@ -188,7 +189,7 @@ def delete_function(request:Request, fn=Depends(function_of)):
     service_of(request).delete_function(fn['id'])
     return function_json(fn)
 
-# %% ../nbs/04e_nyckel.ipynb #bf8f8f21
+# %% ../nbs/04e_nyckel.ipynb #54510382
 @router.get('/v0.9/functions/{fid}/metrics')
 def metrics(request:Request, fn=Depends(function_of)):
     "Numbers of samples, of samples the model answers for, of annotations per label; whether a training runs or waits"
@@ -197,7 +198,7 @@ def metrics(request:Request, fn=Depends(function_of)):
     return dict(sampleCount=p['samples'], predictionCount=p['answered'], isTraining=p['training'],
                 annotatedLabelCounts={nid('label', ids[n]): c for n,c in p['label_counts'].items() if n in ids})
 
-# %% ../nbs/04e_nyckel.ipynb #3c3c6f61
+# %% ../nbs/04e_nyckel.ipynb #4b6b0279
 def label_json(l:dict)->dict:
     "A label as Nyckel's API shows it; the function's word for none of these has `noneOfThese`"
     return dict(id=nid('label', l['id']), name=l['name'], description=l['description'], metadata=l['metadata'],
@@ -212,7 +213,7 @@ class LabelIn(BaseModel):
 def _exists(e:Exists, key:str)->Exists:
     e.extra = {key: nid(key.removeprefix('existing').removesuffix('Id').lower(), e.id)}; return e
 
-# %% ../nbs/04e_nyckel.ipynb #5a5e0029
+# %% ../nbs/04e_nyckel.ipynb #ceda59b1
 @router.post('/v1/functions/{fid}/labels')
 def create_label(l:LabelIn, request:Request, fn=Depends(function_of)):
     "Add a label (409 with `existingLabelId` if the function has it)"
@@ -242,7 +243,7 @@ def delete_label(lid:str, request:Request, fn=Depends(function_of)):
     service_of(request).delete_label(fn['id'], parse_id(lid, 'label'))
     return {}
 
-# %% ../nbs/04e_nyckel.ipynb #190ff4c9
+# %% ../nbs/04e_nyckel.ipynb #0ac514ab
 def sample_json(request:Request, fid:int, s:dict, answer:dict|None, ids:dict)->dict:
     "Sample `s` as Nyckel's API shows it, with the model's `answer` (None: no model); `ids`: label name -> id"
     d = dict(id=nid('sample', s['id']), externalId=s['external_id'], createdAt=s['created'],
@@ -260,7 +261,7 @@ def _samples_json(request:Request, fid:int, samples:list)->list:
     answers = svc.sample_answers(fid, [s['id'] for s in samples]) or [None] * len(samples)
     return [sample_json(request, fid, s, a, ids) for s,a in zip(samples, answers)]
 
-# %% ../nbs/04e_nyckel.ipynb #ac122126
+# %% ../nbs/04e_nyckel.ipynb #a293851b
 class Annotation(BaseModel):
     model_config = ConfigDict(extra='ignore')
     labelName: str|None = Field(None, max_length=200)
@@ -277,7 +278,7 @@ class InvokeIn(BaseModel):
     model_config = ConfigDict(extra='ignore')
     data: str
 
-# %% ../nbs/04e_nyckel.ipynb #52f9a947
+# %% ../nbs/04e_nyckel.ipynb #f80c5c0a
 def _label_name(svc, fid:int, a:Annotation|None)->str|None:
     "The label an annotation names, by name or by id"
     if a is None: return None
@@ -289,7 +290,7 @@ def _photo(request:Request, data:str)->bytes:
     svc = service_of(request)
     return sample_bytes(data, svc.max_bytes, getattr(request.app.state, 'fetch_urls', False))
 
-# %% ../nbs/04e_nyckel.ipynb #4772441c
+# %% ../nbs/04e_nyckel.ipynb #ce482383
 @router.post('/v1/functions/{fid}/samples')
 async def create_sample(s:SampleIn, request:Request, fn=Depends(function_of)):
     "Add a photo, annotated or not (409 with `existingSampleId` if the function has this photo)"
@@ -303,7 +304,7 @@ async def create_sample(s:SampleIn, request:Request, fn=Depends(function_of)):
         raise _exists(e, 'existingSampleId')
     return _samples_json(request, fn['id'], [new])[0]
 
-# %% ../nbs/04e_nyckel.ipynb #69434cfa
+# %% ../nbs/04e_nyckel.ipynb #c8db1a54
 @router.get('/v1/functions/{fid}/samples')
 async def list_samples(request:Request, response:Response, fn=Depends(function_of),
                        batchSize:Annotated[int, Query(ge=1, le=1000)]=50,
@@ -318,7 +319,7 @@ async def list_samples(request:Request, response:Response, fn=Depends(function_o
         response.headers['Link'] = f'<{nxt.path}?{nxt.query}>; rel="next"'
     return await heavy(request, _samples_json, request, fn['id'], ss)
 
-# %% ../nbs/04e_nyckel.ipynb #37618a5a
+# %% ../nbs/04e_nyckel.ipynb #f2dd9c7b
 @router.get('/v1/functions/{fid}/samples/{sid}')
 def read_sample(sid:str, request:Request, fn=Depends(function_of)):
     "A sample, with its annotation and the model's answer"
@@ -349,14 +350,14 @@ def delete_annotation(sid:str, request:Request, fn=Depends(function_of)):
     "Take a sample's annotation away"
     return _samples_json(request, fn['id'], [service_of(request).relabel(fn['id'], parse_id(sid, 'sample'), None)])[0]
 
-# %% ../nbs/04e_nyckel.ipynb #78645460
+# %% ../nbs/04e_nyckel.ipynb #badebe32
 def _image_type(data:bytes)->str:
     "The media type of a photo, from its first bytes"
     for magic,t in [(b'\xff\xd8', 'image/jpeg'), (b'\x89PNG', 'image/png'), (b'GIF8', 'image/gif'), (b'BM', 'image/bmp')]:
         if data.startswith(magic): return t
     return 'image/webp' if data[8:12] == b'WEBP' else 'application/octet-stream'
 
-# %% ../nbs/04e_nyckel.ipynb #14f4da6d
+# %% ../nbs/04e_nyckel.ipynb #bc6939d0
 @router.post('/v1/functions/{fid}/invoke')
 async def invoke(body:InvokeIn, request:Request, fn=Depends(invokable_function), modelId:str=''):
     "Classify a photo: `labelName`, `labelId`, `confidence` (the word for none of these when it is none of the labels)"
@@ -367,11 +368,12 @@ async def invoke(body:InvokeIn, request:Request, fn=Depends(invokable_function),
     return dict(labelName=a['label'], labelId=nid('label', ids[a['label']]) if a['label'] in ids else None,
                 confidence=a['confidence'])
 
-# %% ../nbs/04e_nyckel.ipynb #dcb7c253
+# %% ../nbs/04e_nyckel.ipynb #015bc2a7
 def mount_nyckel(app,                  # An app from `imgcls.api.make_service`
                  fetch_urls:bool=False, # Fetch samples sent as URLs (from public addresses only)
                 ):
     "Serve Nyckel's API for image classification functions from `app`'s service"
     app.state.fetch_urls = fetch_urls
     app.include_router(router)
+    app.state.routers.append(router)
     return app

@@ -16,7 +16,7 @@ from .core import ImageTooLarge, utc_now
 from .infer import Classifier
 from .bundle import Bundle, default_bundle, save_head_bundle, bundle_files
 from .head import fit_head, shipped_negatives, net_name
-from .storage import Store, Unavailable, Exists, token_hash
+from .storage import Store, Unavailable, token_hash
 
 # %% ../nbs/04b_service.ipynb #8d67882a
 class Unauthorized(PermissionError):
