@@ -7,7 +7,7 @@ examples and time. Needs `pip install schemathesis`. Exit status: Schemathesis's
 Two runs: one with the function's id, a sample's id and the token filled in, so that the fuzzer reaches the routes'
 logic; one with ids and everything else generated, so that it also sends ids out of range (with ids filled in,
 Schemathesis cannot make them invalid, and its negative-data check would report that as a failure).
-`positive_data_acceptance` also accepts 413, 415 and 422: a schema cannot say that a photo must decode, that a
+`positive_data_acceptance` also accepts 400 (Nyckel's routes), 413, 415 and 422: a schema cannot say that a photo must decode, that a
 label must be one of the function's, or that a function's labels must differ from its unknown word. The service
 runs with an admin token (so that creating functions needs one, as it must beyond localhost), which the fuzzer
 sends: it opens every function.
@@ -40,7 +40,7 @@ def main():
             httpx.post(f"{url}/functions/{f['id']}/samples", headers=h, files=files, data=dict(label=shape), timeout=120).raise_for_status()
         httpx.post(f"{url}/functions/{f['id']}/train", headers=h, params=dict(wait=True), timeout=120).raise_for_status()
         sid = httpx.get(f"{url}/functions/{f['id']}/samples", headers=h).json()[0]['id']
-        accept = '[checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "401", "403", "404", "409", "413", "415", "422", "429"]\n'
+        accept = '[checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "415", "422", "429"]\n'
         head = f'headers = {{ Authorization = "Bearer {admin}" }}\n' # the admin token opens every function, and creates them
         (tmp/'owner.toml').write_text(head + f'[parameters]\n"path.fid" = {f["id"]}\n"path.sid" = {sid}\n' + accept)
         (tmp/'any.toml').write_text(head + accept)
