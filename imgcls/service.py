@@ -295,9 +295,7 @@ def sample(self:Service, fid:int, sid:int)->dict:
 @patch
 def photo(self:Service, fid:int, sid:int)->bytes:
     "The photo of sample `sid` of function `fid`"
-    s = self.store.sample(fid, sid)
-    if s is None: raise LookupError(f"function {fid} has no sample {sid}")
-    return self.store.image(s['sha1'])
+    return self.store.image(self.sample(fid, sid)['sha1'])
 
 # %% ../nbs/04b_service.ipynb #7b3984fb
 @patch
