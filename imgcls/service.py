@@ -317,9 +317,10 @@ def _load_active(self:Service, fid:int)->Bundle|None:
 # %% ../nbs/04b_service.ipynb #36d98d10
 @patch
 def knows_labels(self:Service, fid:int, h:Bundle)->bool:
-    "Whether model `h` answers only with labels function `fid` has now"
-    fn = self.function(fid)
-    return set(h.categories) <= set(fn['labels']) and h.unknown == fn['unknown']
+    "Whether model `h` answers only with labels function `fid` has now (the same labels, not only the same names)"
+    now,then = {l['name']: l['id'] for l in self.store.labels(fid)},h.meta.get('metrics', {}).get('label_ids')
+    if then is None: return set([*h.categories, h.unknown]) <= set(now) # a model trained before labels had ids: by names
+    return all(now.get(n, -1) == then.get(n, -2) for n in [*h.categories, h.unknown])
 
 # %% ../nbs/04b_service.ipynb #b7e8eed2
 @patch
@@ -327,10 +328,11 @@ def head(self:Service, fid:int)->Bundle:
     "The `Bundle` that answers for function `fid`; `NoModel` if it has none yet"
     with self.lock: h = self._load_active(fid)
     if h is not None and self.knows_labels(fid, h): return h
-    if h is not None:
-        if self.training_status(fid)['state'] != 'running': self.train(fid)
-        raise NoModel(f"function {fid}'s labels changed since its model was trained: a new model is being trained, "
-                      "try again shortly")
+    if h is not None: # `update_label` and `delete_label` have started a training
+        last = self.training_status(fid)
+        why = f" (the last training failed: {last['error']})" if last.get('state') == 'failed' else ''
+        raise NoModel(f"function {fid}'s labels changed since its model was trained: it answers again once a new model "
+                      f"is trained{why}")
     if self.store.models(fid):
         self.train(fid)
         raise NoModel(f"function {fid}'s model files are damaged: a new model is being trained from its samples, "
@@ -370,12 +372,16 @@ def _train_now(self:Service, fid:int)->dict:
         params,arrays,metrics,right = fit_function(X, [s['label'] for s in samples], fn['labels'],
                                                    unknown=fn['unknown'], shipped=self.shipped)
     metrics['last_sample'] = max(s['id'] for s in samples) # the newest photo it learned
+    metrics['label_ids'] = {l['name']: l['id'] for l in self.store.labels(fid)} # `knows_labels` compares them
     rel = self.store.new_model_dir(fid)
     save_head_bundle(self.store.model_path(rel), fn['labels'], params, arrays, network=self.backbone.path,
                      unknown=fn['unknown'], metrics=metrics)
     promote,why = self.promotion(fid, samples, X, metrics, right)
     metrics['why'] = why
-    self.store.add_model(fid, rel, metrics, promote)
+    with self.lock:
+        if self.store.function(fid) is None: # deleted meanwhile
+            self.store.remove_model(rel); raise LookupError(f"function {fid} was deleted")
+        self.store.add_model(fid, rel, metrics, promote)
     self.prune(fid)
     return dict(state='done', promoted=promote, accuracy=metrics['accuracy'], n_labels=metrics['n_labels'], why=why)
 
@@ -597,7 +603,7 @@ def delete_function(self:Service, fid:int):
     "Delete function `fid`, its samples, labels, tokens and models, and the files only it used"
     with self.lock:
         dirs,shas = self.store.delete_function(fid)
-        self.heads.pop(fid, None)
+        for d in (self.heads, self.status, self.asked, self.served): d.pop(fid, None)
         if t := self.timers.pop(fid, None): t.cancel()
     for d in dirs: self.store.remove_model(d)
     for h in shas: self.store.remove_image(h)

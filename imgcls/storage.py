@@ -18,21 +18,21 @@ from .core import atomic_write, utc_now
 # %% ../nbs/04a_storage.ipynb #846e491d
 schema_version = 3
 _schema = """
-create table if not exists functions(id integer primary key, name text not null,
+create table if not exists functions(id integer primary key autoincrement, name text not null,
   public integer not null, retrain_every integer not null, new_labels integer not null default 0, created text not null,
   train_state text not null default 'idle', train_status text);
-create table if not exists samples(id integer primary key,
+create table if not exists samples(id integer primary key autoincrement,
   function_id integer not null references functions(id) on delete cascade,
   sha1 text not null, name text, label text, feats blob not null, skipped integer not null default 0,
     created text not null, external_id text,
   unique(function_id, sha1));
-create table if not exists labels(id integer primary key,
+create table if not exists labels(id integer primary key autoincrement,
   function_id integer not null references functions(id) on delete cascade,
   name text not null, description text, metadata text, none_of_these integer not null default 0,
   unique(function_id, name));
 create table if not exists tokens(sha text primary key,
   function_id integer not null references functions(id) on delete cascade);
-create table if not exists models(id integer primary key,
+create table if not exists models(id integer primary key autoincrement,
   function_id integer not null references functions(id) on delete cascade,
   dir text not null, metrics text not null, state text not null, created text not null);
 create index if not exists samples_by_function on samples(function_id, label);
@@ -71,8 +71,16 @@ def _migrate_v1(db):
     alter table models2 rename to models;
     """)
 
+def _rebuild(db, table:str):
+    "Make `table` as `_schema` says, keeping its rows (foreign keys must be off: `Store` turns them on after)"
+    sql = next(s for s in _schema.split(';') if f'exists {table}(' in s).replace(f'if not exists {table}(', f'{table}_new(')
+    db.execute(sql)
+    cols = ', '.join(r[1] for r in db.execute(f'pragma table_info({table}_new)'))
+    _script(db, f"insert into {table}_new({cols}) select {cols} from {table}; drop table {table};"
+                f"alter table {table}_new rename to {table}")
+
 def _migrate_v2(db):
-    "Schema 2 -> 3: labels in their own table, with ids, descriptions and metadata; samples' external ids"
+    "Schema 2 -> 3: labels with ids, descriptions and metadata; samples' external ids; ids never reused"
     _script(db, _schema) # creates the labels table
     _script(db, """
     insert into labels(function_id, name) select f.id, j.value from functions f, json_each(f.labels) j
@@ -82,6 +90,7 @@ def _migrate_v2(db):
     alter table functions drop column unknown;
     alter table samples add column external_id text;
     """)
+    for t in ('functions', 'samples', 'models'): _rebuild(db, t) # autoincrement: a deleted id is never given again
 
 # %% ../nbs/04a_storage.ipynb #6c1ef3e6
 class Unavailable(OSError):
@@ -103,9 +112,9 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.lock = threading.RLock()
         with _unavailable():
-            self.db.execute('pragma foreign_keys = on')
             if os.access(self.path/'imgcls.db', os.W_OK): self.db.execute('pragma journal_mode = wal')
-        self._upgrade()
+        self._upgrade() # foreign keys off meanwhile: a migration rebuilds tables
+        with _unavailable(): self.db.execute('pragma foreign_keys = on')
 
     @contextmanager
     def tx(self):
