@@ -99,6 +99,7 @@ class Service:
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
         self.trained = threading.Condition(self.lock) # notified whenever a training ends
         self.heads,self.threads,self.status,self.asked,self.served,self.buckets,self.timers = {},{},{},{},{},{},{}
+        self.looping = set() # functions whose training loop has not yet decided to stop
         self.resume()
 
 # %% ../nbs/04b_service.ipynb #097c1c1b
@@ -404,9 +405,9 @@ def promotion(self:Service, fid:int, samples:list, X:np.ndarray, metrics:dict, r
         a = Bundle(self.store.model_path(cur['dir'])).answer_features(X[[pos[k] for k in new]])
         was = np.mean([max(o['confidences'], key=o['confidences'].get) == samples[pos[k]]['label'] for o,k in zip(a, new)])
         now = float(np.mean(right[new]))
-        return now >= was - tol,f"on the {len(new)} photos the old model never saw, {now:.1%} against {was:.1%}"
+        return bool(now >= was - tol),f"on the {len(new)} photos the old model never saw, {now:.1%} against {was:.1%}"
     acc,was = metrics['accuracy'],old.get('accuracy', 0)
-    return acc >= was - tol,f"cross-validated on the same photos, {acc:.1%} against {was:.1%}"
+    return bool(acc >= was - tol),f"cross-validated on the same photos, {acc:.1%} against {was:.1%}"
 
 # %% ../nbs/04b_service.ipynb #8306c766
 @patch
@@ -440,6 +441,7 @@ def _train_loop(self:Service, fid:int):
                     more = self.asked.get(fid, 0) > covers or fn['new_labels'] >= fn['retrain_every']
                 except Exception: more = False
                 if not more:
+                    self.looping.discard(fid) # said under the lock: a training asked for from now on starts a new loop
                     try: self.store.set_training(fid, 'idle', res)
                     except Exception as e: log.error("function %s: could not record its training's end (%s)", fid, e)
                     return
@@ -452,8 +454,8 @@ def train(self:Service, fid:int, wait:bool=False)->dict:
     with self.lock:
         self.store.set_training(fid, 'pending') # recorded first: a training asked for survives a restart
         ticket = self.asked[fid] = self.asked.get(fid, 0) + 1
-        t = self.threads.get(fid)
-        if t is None or not t.is_alive():
+        if fid not in self.looping: # a thread still ending after deciding to stop would not see this request
+            self.looping.add(fid)
             t = self.threads[fid] = threading.Thread(target=self._train_loop, args=(fid,), daemon=True)
             t.start()
         if wait:
