@@ -12,7 +12,7 @@ __all__ = ['router', 'nyckel_error', 'NyckelRoute', 'Problem', 'parse_id', 'nid'
            'SampleIn', 'InvokeIn', 'create_sample', 'list_samples', 'read_sample', 'sample_data', 'delete_sample',
            'annotate', 'delete_annotation', 'invoke', 'mount_nyckel']
 
-# %% ../nbs/04e_nyckel.ipynb #2cb37c82
+# %% ../nbs/04e_nyckel.ipynb #eddef716
 import base64, binascii, ipaddress, re, socket, time
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -26,7 +26,7 @@ from .service import Forbidden, RateLimited, TooLarge, Unauthorized
 from .storage import Exists
 from .api import error_status, service_of, token, heavy
 
-# %% ../nbs/04e_nyckel.ipynb #1f086888
+# %% ../nbs/04e_nyckel.ipynb #a349ea0c
 def nyckel_error(e:Exception, **extra)->JSONResponse:
     "The problem-details response for the service's error `e` (or a request that does not validate), with `extra`"
     if isinstance(e, RequestValidationError):
@@ -43,7 +43,7 @@ _titles = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not 
            413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
            503: 'Service Unavailable'}
 
-# %% ../nbs/04e_nyckel.ipynb #4333988a
+# %% ../nbs/04e_nyckel.ipynb #c871abb9
 class NyckelRoute(APIRoute):
     "An `APIRoute` whose errors are Nyckel's problem details"
     def get_route_handler(self):
@@ -68,7 +68,7 @@ _problem = {'application/problem+json': {'schema': Problem.model_json_schema()}}
 router = APIRouter(route_class=NyckelRoute, tags=['Nyckel'],
                    responses={c: dict(description=d, content=_problem) for c,d in _problems.items()})
 
-# %% ../nbs/04e_nyckel.ipynb #1512f2d1
+# %% ../nbs/04e_nyckel.ipynb #601b4055
 def parse_id(s:str, kind:str)->int:
     "The number in Nyckel id `s` (`function_12` or `12` for kind `function`); `LookupError` if it is not one"
     m = re.fullmatch(rf'(?:{kind}_)?([0-9]{{1,15}})', s)
@@ -79,7 +79,7 @@ def nid(kind:str, i:int)->str:
     "Nyckel's id of imgcls's `kind` number `i`"
     return f'{kind}_{i}'
 
-# %% ../nbs/04e_nyckel.ipynb #f02c4d13
+# %% ../nbs/04e_nyckel.ipynb #87c052c7
 def public_address(host:str, port:int)->str:
     "An address of `host`, if every address it resolves to is public (not loopback, private, link-local, reserved)"
     try: infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -89,7 +89,7 @@ def public_address(host:str, port:int)->str:
         raise ValueError(f"{host[:100]} is not a public address: the service fetches only from the internet")
     return ips[0]
 
-# %% ../nbs/04e_nyckel.ipynb #271f1452
+# %% ../nbs/04e_nyckel.ipynb #e3c1b7af
 def fetch_url(url:str, max_bytes:int, timeout:float=10)->bytes:
     "The bytes at http(s) `url`, from a public address, at most `max_bytes` within `timeout` seconds, no redirects"
     import httpx
@@ -111,7 +111,7 @@ def fetch_url(url:str, max_bytes:int, timeout:float=10)->bytes:
             if time.monotonic() > end: raise ValueError(f"fetching the sample's URL took more than {timeout:g} s")
     return data
 
-# %% ../nbs/04e_nyckel.ipynb #aa7e0bf0
+# %% ../nbs/04e_nyckel.ipynb #7c0664a9
 def sample_bytes(data:str,              # A data URI, or a URL
                  max_bytes:int,         # Largest photo accepted
                  fetch_urls:bool=False, # Fetch URLs (from public addresses only)
@@ -128,16 +128,17 @@ def sample_bytes(data:str,              # A data URI, or a URL
     try: return base64.b64decode(data[m.end():], validate=True)
     except (binascii.Error, ValueError): raise ValueError("the data URI's base64 does not decode") from None
 
-# %% ../nbs/04e_nyckel.ipynb #bb906ff0
+# %% ../nbs/04e_nyckel.ipynb #d4e181f1
 def function_of(fid:str, request:Request, tok:str|None=Depends(token))->dict:
-    "The function `fid` names, if the request's token opens it"
+    "The function `fid` names, if the request's token opens it (no token: 401, before whether it exists)"
+    if not tok: raise Unauthorized("send 'Authorization: Bearer <token>' (from /connect/token)")
     return service_of(request).authorize(parse_id(fid, 'function'), tok)
 
 def invokable_function(fid:str, request:Request, tok:str|None=Depends(token))->dict:
     "The function `fid` names, if the request may invoke it (public functions need no token)"
     return service_of(request).authorize(parse_id(fid, 'function'), tok, invoke=True)
 
-# %% ../nbs/04e_nyckel.ipynb #1b084100
+# %% ../nbs/04e_nyckel.ipynb #61945d7e
 def _oauth_error(error:str, msg:str)->JSONResponse: return JSONResponse(dict(error=error, error_description=msg), 400)
 
 _form = dict(type='object', required=['client_id', 'client_secret', 'grant_type'],
@@ -166,7 +167,7 @@ def _opens(svc, cid:str, secret:str)->bool:
     try: svc.authorize(parse_id(cid, 'function'), secret); return True
     except (LookupError, PermissionError): return False
 
-# %% ../nbs/04e_nyckel.ipynb #fa3d640c
+# %% ../nbs/04e_nyckel.ipynb #57ea1d35
 def function_json(fn:dict)->dict:
     "A function as Nyckel's API shows it"
     return dict(id=nid('function', fn['id']), name=fn['name'], input='Image', output='Classification',
@@ -178,7 +179,7 @@ class NewFunction(BaseModel):
     output: str = Field(description='Classification: the only output imgcls serves')
     name: str|None = Field(None, max_length=200, description='What it is for')
 
-# %% ../nbs/04e_nyckel.ipynb #c0fe4a3d
+# %% ../nbs/04e_nyckel.ipynb #e5a1097d
 @router.post('/v1/functions')
 def create_function(f:NewFunction, request:Request, tok:str|None=Depends(token)):
     "Create an image classification function (admin client only): no labels yet, none of these called `unknown`"
@@ -217,7 +218,7 @@ def delete_function(request:Request, fn=Depends(function_of)):
     service_of(request).delete_function(fn['id'])
     return function_json(fn)
 
-# %% ../nbs/04e_nyckel.ipynb #fbb533df
+# %% ../nbs/04e_nyckel.ipynb #7529e810
 @router.get('/v0.9/functions/{fid}/metrics')
 def metrics(request:Request, fn=Depends(function_of)):
     "Numbers of samples, of samples the model answers for, of annotations per label; whether a training runs or waits"
@@ -226,7 +227,7 @@ def metrics(request:Request, fn=Depends(function_of)):
     return dict(sampleCount=p['samples'], predictionCount=p['answered'], isTraining=p['training'],
                 annotatedLabelCounts={nid('label', ids[n]): c for n,c in p['label_counts'].items() if n in ids})
 
-# %% ../nbs/04e_nyckel.ipynb #603b0cd7
+# %% ../nbs/04e_nyckel.ipynb #a360a5a2
 def label_json(l:dict)->dict:
     "A label as Nyckel's API shows it; the function's word for none of these has `noneOfThese`"
     return dict(id=nid('label', l['id']), name=l['name'], description=l['description'], metadata=l['metadata'],
@@ -238,7 +239,7 @@ class LabelIn(BaseModel):
     description: str|None = Field(None, max_length=1000)
     metadata: dict[str, str]|None = None
 
-# %% ../nbs/04e_nyckel.ipynb #8d04345a
+# %% ../nbs/04e_nyckel.ipynb #6567f8cc
 @router.post('/v1/functions/{fid}/labels')
 def create_label(l:LabelIn, request:Request, fn=Depends(function_of)):
     "Add a label (409 with `existingLabelId` if the function has it)"
@@ -268,7 +269,7 @@ def delete_label(lid:str, request:Request, fn=Depends(function_of)):
     service_of(request).delete_label(fn['id'], parse_id(lid, 'label'))
     return {}
 
-# %% ../nbs/04e_nyckel.ipynb #b4b61694
+# %% ../nbs/04e_nyckel.ipynb #dc294b7a
 def sample_json(request:Request, fid:int, s:dict, answer:dict|None, ids:dict)->dict:
     "Sample `s` as Nyckel's API shows it, with the model's `answer` (None: no model); `ids`: label name -> id"
     d = dict(id=nid('sample', s['id']), externalId=s['external_id'], createdAt=s['created'],
@@ -286,7 +287,7 @@ def _samples_json(request:Request, fid:int, samples:list)->list:
     answers = svc.sample_answers(fid, [s['id'] for s in samples]) or [None] * len(samples)
     return [sample_json(request, fid, s, a, ids) for s,a in zip(samples, answers)]
 
-# %% ../nbs/04e_nyckel.ipynb #737d9275
+# %% ../nbs/04e_nyckel.ipynb #94dca284
 class Annotation(BaseModel):
     model_config = ConfigDict(extra='ignore')
     labelName: str|None = Field(None, max_length=200)
@@ -303,7 +304,7 @@ class InvokeIn(BaseModel):
     model_config = ConfigDict(extra='ignore')
     data: str
 
-# %% ../nbs/04e_nyckel.ipynb #14402073
+# %% ../nbs/04e_nyckel.ipynb #a68795f4
 def _label_name(svc, fid:int, a:Annotation|None)->str|None:
     "The label an annotation names, by name or by id"
     if a is None: return None
@@ -315,7 +316,7 @@ def _photo(request:Request, data:str)->bytes:
     svc = service_of(request)
     return sample_bytes(data, svc.max_bytes, getattr(request.app.state, 'fetch_urls', False))
 
-# %% ../nbs/04e_nyckel.ipynb #cb2a9954
+# %% ../nbs/04e_nyckel.ipynb #90dd591c
 @router.post('/v1/functions/{fid}/samples')
 async def create_sample(s:SampleIn, request:Request, fn=Depends(function_of)):
     "Add a photo, annotated or not (409 with `existingSampleId` if the function has this photo)"
@@ -329,7 +330,7 @@ async def create_sample(s:SampleIn, request:Request, fn=Depends(function_of)):
         return nyckel_error(Exists(msg, new['id']), existingSampleId=nid('sample', new['id']))
     return _samples_json(request, fn['id'], [new])[0]
 
-# %% ../nbs/04e_nyckel.ipynb #fa94a3dc
+# %% ../nbs/04e_nyckel.ipynb #43758d9c
 @router.get('/v1/functions/{fid}/samples')
 async def list_samples(request:Request, response:Response, fn=Depends(function_of),
                        batchSize:Annotated[int, Query(ge=1, le=1000)]=50,
@@ -344,7 +345,7 @@ async def list_samples(request:Request, response:Response, fn=Depends(function_o
         response.headers['Link'] = f'<{nxt.path}?{nxt.query}>; rel="next"'
     return await heavy(request, _samples_json, request, fn['id'], ss)
 
-# %% ../nbs/04e_nyckel.ipynb #16ae2b50
+# %% ../nbs/04e_nyckel.ipynb #ad1bbd01
 @router.get('/v1/functions/{fid}/samples/{sid}')
 def read_sample(sid:str, request:Request, fn=Depends(function_of)):
     "A sample, with its annotation and the model's answer"
@@ -375,14 +376,14 @@ def delete_annotation(sid:str, request:Request, fn=Depends(function_of)):
     "Take a sample's annotation away"
     return _samples_json(request, fn['id'], [service_of(request).relabel(fn['id'], parse_id(sid, 'sample'), None)])[0]
 
-# %% ../nbs/04e_nyckel.ipynb #651ac8e0
+# %% ../nbs/04e_nyckel.ipynb #0d1b9efc
 def _image_type(data:bytes)->str:
     "The media type of a photo, from its first bytes"
     for magic,t in [(b'\xff\xd8', 'image/jpeg'), (b'\x89PNG', 'image/png'), (b'GIF8', 'image/gif'), (b'BM', 'image/bmp')]:
         if data.startswith(magic): return t
     return 'image/webp' if data[8:12] == b'WEBP' else 'application/octet-stream'
 
-# %% ../nbs/04e_nyckel.ipynb #dd35da94
+# %% ../nbs/04e_nyckel.ipynb #71bb6990
 @router.post('/v1/functions/{fid}/invoke')
 async def invoke(body:InvokeIn, request:Request, fn=Depends(invokable_function), modelId:str=''):
     "Classify a photo: `labelName`, `labelId`, `confidence` (the word for none of these when it is none of the labels)"
@@ -393,7 +394,7 @@ async def invoke(body:InvokeIn, request:Request, fn=Depends(invokable_function),
     return dict(labelName=a['label'], labelId=nid('label', ids[a['label']]) if a['label'] in ids else None,
                 confidence=a['confidence'])
 
-# %% ../nbs/04e_nyckel.ipynb #2cea525c
+# %% ../nbs/04e_nyckel.ipynb #73cef4a5
 def mount_nyckel(app,                  # An app from `imgcls.api.make_service`
                  fetch_urls:bool=False, # Fetch samples sent as URLs (from public addresses only)
                 ):
