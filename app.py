@@ -1,3 +1,3 @@
-from imgcls.app import make_demo
+from imgcls.app import launch
 
-make_demo().launch()
+launch() # the Gradio app (/predict, /classify) and the plain POST /api/classify, on one port
