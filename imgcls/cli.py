@@ -179,11 +179,13 @@ def serve(model:str=None,          # Model bundle folder; default the built-in m
           unknown:str=None,        # The answer for "none of these"; default the bundle's
           threshold:float=None,    # OOD score above which the answer is unknown; default the bundle's
          ):
-    "Serve the Gradio app and its /predict and /classify API"
-    from imgcls.app import make_demo
+    "Serve the Gradio app (its /predict and /classify API) and the plain POST /api/classify, on one port"
+    from imgcls.app import make_demo, launch
     _classifier(model) # a clear error for a bad bundle, before Gradio starts
-    make_demo(model, unknown=unknown, threshold=threshold).launch(server_name=host, server_port=port, share=share,
-                                                                  max_file_size='20mb')
+    if share: # a gradio.live link is Gradio's own server's
+        return make_demo(model, unknown=unknown, threshold=threshold).launch(server_name=host, server_port=port,
+                                                                             share=True, max_file_size='20mb')
+    launch(model, host, port, unknown=unknown, threshold=threshold)
 
 # %% ../nbs/06_cli.ipynb #25a514db
 def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photos, models (all there is to back up)
