@@ -5,9 +5,10 @@
 
 1. Cold start: process start of `python app.py` -> first `/predict` answered over HTTP (median of 3).
 2. Load: one `gradio_client.Client` per client thread (`imgcls.client.get_client`, as a Django worker thread has),
-   each calling `/predict` in a loop on the built-in example photos for `--seconds`; throughput, p50/p99 latency and
-   errors per client count, all in one run, so that the ratio is fair on a shared machine; then the same 16 clients
-   against the app with batching on (`make_demo(max_batch_size=16)`).
+   each calling `/predict` in a loop on the built-in example photos for `--seconds`; then the same through
+   `imgcls.client.classify_image` (the app's plain `POST /api/classify`); throughput, p50/p99 latency and errors per
+   client count, all in one run, so that the ratios are fair on a shared machine; then gradio_client against Gradio's
+   own server alone (`make_demo().launch()`, as `app.py` was before the plain endpoint), and with batching on.
 3. `imgcls.client.classify_image` from 4 threads, `--client-calls` calls in all: failed calls.
 4. The int8 bundle (`imgcls.app.quantize_bundle`): grouped 5-fold accuracy on the shared photos (the same folds and head
    as `benchmarks/run.py`'s grouped table) against fp32, single-image latency and batch throughput ratio, same run.
@@ -52,17 +53,21 @@ def cold_start(img, reps=3):
         finally: p.terminate(); p.wait(10)
     return dict(cold_start_s=float(np.median(ts)), runs_s=ts)
 
-def load(url, imgs, n_clients, seconds, warmup=2.):
-    "`n_clients` threads, each with its own `gradio_client.Client` (`imgcls.client.get_client`), calling `/predict` for `seconds` after `warmup`"
+def load(url, imgs, n_clients, seconds, warmup=2., via='gradio'):
+    "`n_clients` threads calling the app for `seconds` after `warmup`: each with its own `gradio_client.Client` calling `/predict` (`via='gradio'`), or `imgcls.client.classify_image` (`via='client'`: the plain endpoint where the app has one; the photo's bytes as they are, so the client spends no CPU decoding them on this shared machine)"
     from gradio_client import handle_file
-    from imgcls.client import get_client
+    from imgcls.client import get_client, classify_image
+    datas = [Path(f).read_bytes() for f in imgs]
     lat,errs,lock = [],[],threading.Lock()
     t0 = time.perf_counter(); t_start,t_end = t0 + warmup,t0 + warmup + seconds
     def worker(i):
         c,k = get_client(url),i
         while time.perf_counter() < t_end:
             t = time.perf_counter()
-            try: c.predict(img=handle_file(imgs[k % len(imgs)]), api_name='/predict'); e = None
+            try:
+                if via == 'client': classify_image(datas[k % len(datas)], url, size=None)
+                else: c.predict(img=handle_file(imgs[k % len(imgs)]), api_name='/predict')
+                e = None
             except Exception as ex: e = f'{type(ex).__name__}: {ex}'[:200]
             d = time.perf_counter() - t; k += 1
             if t >= t_start and t + d <= t_end:
@@ -70,7 +75,7 @@ def load(url, imgs, n_clients, seconds, warmup=2.):
     ths = [threading.Thread(target=worker, args=(i,)) for i in range(n_clients)]
     for th in ths: th.start()
     for th in ths: th.join()
-    return dict(clients=n_clients, calls=len(lat) + len(errs), per_s=len(lat) / seconds, errors=len(errs), first_errors=sorted(set(errs))[:3], **pcts(lat))
+    return dict(clients=n_clients, via=via, calls=len(lat) + len(errs), per_s=len(lat) / seconds, errors=len(errs), first_errors=sorted(set(errs))[:3], **pcts(lat))
 
 def client_threads(url, imgs, calls, threads=4):
     "`imgcls.client.classify_image` from `threads` threads, `calls` calls in all: failures"
@@ -135,10 +140,15 @@ def quantized(photos):
 def tables(r):
     o = [f"imgcls app under load, {r['machine']}. Shared machine: compare the rows of one run, not runs.\n"]
     if 'cold' in r: o.append(f"Cold start, `python app.py` -> first /predict answered: {r['cold']['cold_start_s']:.2f} s (median of {len(r['cold']['runs_s'])})\n")
-    o += ['| clients | calls | answers/s | p50 | p99 | errors |', '|---|---|---|---|---|---|']
-    for v in r['load']: o.append(f"| {v['clients']} | {v['calls']} | {v['per_s']:.1f} | {v['p50_s']:.3f} s | {v['p99_s']:.3f} s | {v['errors']} |")
-    if 'batched' in r: v = r['batched']; o.append(f"| {v['clients']}, batches of up to 16 (`make_demo(max_batch_size=16)`) | {v['calls']} | {v['per_s']:.1f} | {v['p50_s']:.3f} s | {v['p99_s']:.3f} s | {v['errors']} |")
-    if len(r['load']) > 1: o.append(f"\n{r['load'][-1]['clients']} clients / 1 client throughput: {r['load'][-1]['per_s'] / r['load'][0]['per_s']:.2f}x")
+    o += ['| server | calls through | clients | calls | answers/s | p50 | p99 | errors |', '|---|---|---|---|---|---|---|---|']
+    via = {'gradio': "gradio_client `/predict`", 'client': '`imgcls.client.classify_image`'}
+    def row(server, v): o.append(f"| {server} | {via[v.get('via', 'gradio')]} | {v['clients']} | {v['calls']} | {v['per_s']:.1f} | {v['p50_s']:.3f} s | {v['p99_s']:.3f} s | {v['errors']} |")
+    for v in r['load']: row('`python app.py`', v)
+    for v in r.get('gradio_only', []): row("Gradio's alone (`make_demo().launch()`)", v)
+    if 'batched' in r: row("Gradio's alone, batches of up to 16 (`make_demo(max_batch_size=16).launch()`)", r['batched'])
+    for k in ('gradio', 'client'):
+        vs = [v for v in r['load'] if v.get('via', 'gradio') == k]
+        if len(vs) > 1: o.append(f"\n{via[k]}: {vs[-1]['clients']} clients / 1 client throughput: {vs[-1]['per_s'] / vs[0]['per_s']:.2f}x")
     if 'client' in r: c = r['client']; o.append(f"\n`imgcls.client.classify_image` from {c['threads']} threads: {c['failed']} failed of {c['calls']} ({c['s']:.0f} s)")
     if 'quantized' in r:
         q = r['quantized']
@@ -159,6 +169,7 @@ def main():
     p.add_argument('--client-calls', type=int, default=1200)
     p.add_argument('--skip-quantized', action='store_true')
     p.add_argument('--skip-cold', action='store_true')
+    p.add_argument('--gradio-only', action=argparse.BooleanOptionalAction, default=True, help="also gradio_client's /predict against Gradio's own server, as before the plain endpoint")
     p.add_argument('--batched', action=argparse.BooleanOptionalAction, default=True, help='also 16 clients against the app with batching on')
     p.add_argument('--photos', default=str(root.parent/'shared'/'datasets'/'photos'))
     p.add_argument('--out', default=str(here/'app_load.json'))
@@ -175,13 +186,21 @@ def main():
     try:
         first_answer(proc, url, t, imgs[0])
         r['load'] = []
-        for n in map(int, a.clients.split(',')):
-            print(f'{n} clients ...', file=sys.stderr)
-            r['load'].append(load(url, imgs, n, a.seconds))
+        for via in ('gradio', 'client'):
+            for n in map(int, a.clients.split(',')):
+                print(f'{n} clients via {via} ...', file=sys.stderr)
+                r['load'].append(load(url, imgs, n, a.seconds, via=via))
         if a.client_calls:
             print('imgcls.client from 4 threads ...', file=sys.stderr)
             r['client'] = client_threads(url, imgs, a.client_calls)
     finally: proc.terminate(); proc.wait(10)
+    if a.gradio_only:
+        print('the Gradio server alone (make_demo().launch(), as app.py ran before the plain endpoint) ...', file=sys.stderr)
+        proc,url,t = start_app(cmd=('-c', 'from imgcls.app import make_demo; make_demo().launch()'))
+        try:
+            first_answer(proc, url, t, imgs[0])
+            r['gradio_only'] = [load(url, imgs, n, a.seconds) for n in map(int, a.clients.split(','))]
+        finally: proc.terminate(); proc.wait(10)
     if a.batched:
         print('16 clients, batches of up to 16 ...', file=sys.stderr)
         proc,url,t = start_app(cmd=('-c', 'from imgcls.app import make_demo; make_demo(max_batch_size=16).launch()'))
