@@ -154,7 +154,7 @@ def predict(path:str,          # An image file, or a folder of images
 # %% ../nbs/06_cli.ipynb #a82269d7
 def batch(src:str,                     # A folder of images, or a URI pyarrow understands, e.g. s3://bucket/prefix
           out:str='predictions.parquet', # Parquet file to write; a rerun adds the files it lacks
-          engine:str='local',          # local: this process; ray: Ray Data actors (a local Ray, or --address)
+          engine:str='auto',           # local: this process; ray: Ray Data actors (a local Ray, or --address); auto: Ray where it pays
           address:str=None,            # ray: the cluster to join, e.g. auto or ray://head:10001
           model:str=None,              # Model bundle folder; default the built-in model
           bs:int=32,                   # Files per batch
