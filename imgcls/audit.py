@@ -6,7 +6,8 @@ Docs: https://imgcls.github.io/imgcls/audit.html.md"""
 
 # %% auto #0
 __all__ = ['issue_cols', 'image_stats', 'junk_issues', 'hamming', 'aligned_corr', 'crop_hashes', 'crop_bits', 'near_duplicates',
-           'components', 'duplicate_issues', 'oof_probs', 'label_issues', 'find_issues', 'audit', 'suggested_decisions']
+           'components', 'duplicate_issues', 'oof_probs', 'label_issues', 'find_issues', 'broken_images', 'audit',
+           'suggested_decisions']
 
 # %% ../nbs/02a_audit.ipynb #b14be3e8
 from pathlib import Path
@@ -225,6 +226,15 @@ def find_issues(files:list,            # Image files
     if not len(res): return pd.DataFrame(columns=issue_cols)
     return res.sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
 
+# %% ../nbs/02a_audit.ipynb #0d27ed54
+def broken_images(files:list)->pd.DataFrame: # Image files
+    "The files among `files` that do not decode (`imgcls.core.load_image`): issue `broken`, the reason as `suggested`"
+    rows = []
+    for f in files:
+        try: load_image(f, name=Path(f).name)
+        except ValueError as e: rows.append((f, 'broken', str(e), 1.))
+    return pd.DataFrame(rows, columns=issue_cols)
+
 # %% ../nbs/02a_audit.ipynb #b08aa806
 def audit(path:Path,              # Dataset folder, one folder per category
           valid_pct:float=0.2,    # Share of photos `train` holds out (for leaks across the split)
@@ -238,13 +248,16 @@ def audit(path:Path,              # Dataset folder, one folder per category
          )->pd.DataFrame:         # `issue_cols`, most suspicious first
     "Audit the photos of `path` for wrong labels, near-duplicates, leaks across `train`'s split and junk"
     from imgcls.train import train, features
+    from imgcls.data import image_files
+    broken = broken_images(image_files(path, cats))
     learn = train(path, arch=arch, size=size, flip=flip, valid_pct=valid_pct, seed=seed, valid=valid, cats=cats,
-                  shipped=False)
+                  shipped=False, exclude=list(broken.file))
     tr,va = list(learn.dls.train_ds.items),list(learn.dls.valid_ds.items)
     vocab = list(learn.dls.vocab)
     y = np.array([vocab.index(Path(f).parent.name) for f in tr + va])
-    return find_issues(tr + va, y, vocab, features(learn, tr + va, learn.imgcls['cache']),
-                       valid=np.r_[np.zeros(len(tr), bool), np.ones(len(va), bool)], **kwargs)
+    found = find_issues(tr + va, y, vocab, features(learn, tr + va, learn.imgcls['cache']),
+                        valid=np.r_[np.zeros(len(tr), bool), np.ones(len(va), bool)], **kwargs)
+    return pd.concat([o for o in (broken, found) if len(o)] or [found], ignore_index=True) # broken first: score 1
 
 # %% ../nbs/02a_audit.ipynb #7f376ec7
 def suggested_decisions(issues:pd.DataFrame, # From `audit`, perhaps filtered

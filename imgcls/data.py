@@ -240,6 +240,8 @@ class UprightImage(PILImage):
 def _in(files, f): return Path(f).resolve() in files
 
 # %% ../nbs/00_data.ipynb #c39b22c5
+def _kept_files(path, cats, exclude): return L(f for f in image_files(path, cats) if f.resolve() not in exclude)
+
 def dataloaders(path:Path,          # Dataset folder, one folder per category
                 size:int=192,       # Side of the square the photos are resized to
                 bs:int=32,          # Batch size
@@ -250,6 +252,7 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
                 batch_tfms:list=None, # Your own batch transforms instead, e.g. `aug_transforms(max_rotate=30)`
                 cats:list=None,     # Category folders to use; default all of them
                 valid:list=None,    # Files to hold out for validation instead of a random `valid_pct` split
+                exclude:list=None,  # Files to leave out, e.g. those that do not decode
                 **kwargs,           # Passed to `DataBlock.dataloaders`
                ):
     "fastai `DataLoaders` for the category folders of `path`"
@@ -267,7 +270,7 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
             raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} "
                              f"of {path}, e.g. {min(stray)}")
         splitter = FuncSplitter(partial(_in, vset))
-    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(image_files, cats=cats),
+    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(_kept_files, cats=cats, exclude=frozenset(Path(f).resolve() for f in exclude or [])),
                        splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),
                        batch_tfms=batch_tfms)
     return dblock.dataloaders(path, bs=bs, num_workers=kwargs.pop('num_workers', 0), **kwargs)
