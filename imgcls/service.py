@@ -198,8 +198,9 @@ def throttle_key(self:Service,
                  token:str|None,  # The request's token, if it has one
                  address:str|None, # The client's address
                 )->str:
-    "The key `throttle` counts a request under"
-    return f"token {token_hash(token)}" if token else f"address {address or '?'}"
+    "The key `throttle` counts a request under: a known token's own, else the address's (wrong tokens included)"
+    if token and (self.is_admin(token) or self.store.function_ids(token)): return f"token {token_hash(token)}"
+    return f"address {address or '?'}"
 
 # %% ../nbs/04b_service.ipynb #a6698bbf
 @patch
