@@ -16,7 +16,7 @@ from importlib.resources import files
 from fastcore.basics import store_attr
 import gradio as gr
 from gradio.components.label import LabelData, LabelConfidence
-from .core import load_image, is_image_name
+from .core import load_image, is_image_name, ImageTooLarge
 from .bundle import default_bundle, read_bundle, bundle_files, write_bundle
 from .infer import Classifier
 from fastapi import FastAPI, Request
@@ -162,6 +162,8 @@ def classify_bytes(clf:Classifier,        # The classifier to serve
     return classify
 
 # %% ../nbs/04_app.ipynb #82656590
+def _too_large(n): return JSONResponse(dict(error=f"the photo is larger than {n:,} bytes"), 413)
+
 def plain_api(demo:gr.Blocks,            # An app of `make_demo`
               max_bytes:int=20_000_000,  # Largest upload
               max_pixels:int=50_000_000, # Largest photo, in pixels (checked before decoding)
@@ -179,10 +181,9 @@ def plain_api(demo:gr.Blocks,            # An app of `make_demo`
             data += chunk
             if len(data) > max_bytes: return _too_large(max_bytes)
         try: return await run_in_threadpool(classify, bytes(data), Path(name).name[:200] or 'upload')
-        except ValueError as e: return JSONResponse(dict(error=str(e)), 413 if 'pixels' in str(e) else 400)
+        except ImageTooLarge as e: return JSONResponse(dict(error=str(e)), 413)
+        except ValueError as e: return JSONResponse(dict(error=str(e)), 400)
     return gr.mount_gradio_app(app, demo, path='/', max_file_size=max_bytes)
-
-def _too_large(n): return JSONResponse(dict(error=f"the photo is larger than {n:,} bytes"), 413)
 
 # %% ../nbs/04_app.ipynb #88448e30
 def launch(bundle:Path=None,       # Model bundle folder; default `$IMGCLS_MODEL`, else the built-in model

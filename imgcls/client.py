@@ -85,9 +85,18 @@ def get_client(src:str=default_src)->Client: # App URL or Hugging Face Space nam
 
 # %% ../nbs/05_client.ipynb #06e22dc5
 def _drop_client(src:str):
-    "Forget this thread's client for `src`: after a transport failure the next try connects afresh"
-    c = _local.__dict__.get('clients', {}).pop(src, None)
-    if c is not None: c.close()
+    "Forget this thread's clients for `src` (Gradio's, and the plain endpoint's): after a transport failure the next try connects afresh"
+    for kind in ('clients', 'http'):
+        c = _local.__dict__.get(kind, {}).pop(src, None)
+        if c is not None: c.close()
+
+def _wait_or_fail(e:Exception, attempt:int, retries:int, end:float, src:str, name:str):
+    "After transport failure `e`: drop the thread's clients, then wait before the next try, or `ClassifyError` if none is left"
+    _drop_client(src)
+    wait = 0.25 * 2**attempt
+    if attempt == retries or time.monotonic() + wait > end:
+        raise ClassifyError(f"{name}: the app at {src} did not answer ({type(e).__name__}: {e})", retryable=True) from e
+    time.sleep(wait)
 
 # %% ../nbs/05_client.ipynb #ae445342
 _transient = (httpx.TransportError, CancelledError, ConnectionError)
@@ -117,13 +126,7 @@ def _plain_call(data:bytes, name:str, src:str, timeout:float, retries:int)->dict
         try: r = _http(src).post(url, params=dict(name=name), content=data, timeout=max(end - time.monotonic(), 0.01))
         except httpx.TimeoutException as e:
             raise ClassifyError(f"{name}: no answer from {src} within {timeout} s", retryable=True) from e
-        except _transient as e:
-            _local.__dict__.get('http', {}).pop(src, None)
-            wait = 0.25 * 2**attempt
-            if attempt == retries or time.monotonic() + wait > end:
-                raise ClassifyError(f"{name}: the app at {src} did not answer ({type(e).__name__}: {e})",
-                                    retryable=True) from e
-            time.sleep(wait); continue
+        except _transient as e: _wait_or_fail(e, attempt, retries, end, src, name); continue
         try: body = r.json()
         except ValueError: body = None
         if r.status_code == 200 and isinstance(body, dict) and 'confidences' in body: return body
@@ -155,13 +158,7 @@ def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:in
             except TimeoutError as e:
                 if job is not None: job.cancel()
                 raise ClassifyError(f"{name}: no answer from {src} within {timeout} s", retryable=True) from e
-            except _transient as e:
-                _drop_client(src)
-                wait = 0.25 * 2**attempt
-                if attempt == retries or time.monotonic() + wait > end:
-                    raise ClassifyError(f"{name}: the app at {src} did not answer ({type(e).__name__}: {e})",
-                                        retryable=True) from e
-                time.sleep(wait)
+            except _transient as e: _wait_or_fail(e, attempt, retries, end, src, name)
             except Exception as e: raise ClassifyError(f"{name}: {type(e).__name__}: {e}") from e
     finally: shutil.rmtree(d, ignore_errors=True)
 

@@ -240,6 +240,7 @@ class UprightImage(PILImage):
 def _in(files, f): return Path(f).resolve() in files
 
 # %% ../nbs/00_data.ipynb #c39b22c5
+def _resolved(fs)->frozenset: return frozenset(Path(f).resolve() for f in fs or [])
 def _kept_files(path, cats, exclude): return L(f for f in image_files(path, cats) if f.resolve() not in exclude)
 
 def dataloaders(path:Path,          # Dataset folder, one folder per category
@@ -264,13 +265,13 @@ def dataloaders(path:Path,          # Dataset folder, one folder per category
     if batch_tfms is None and aug: batch_tfms = aug_transforms()
     splitter = RandomSplitter(valid_pct, seed=seed)
     if valid is not None:
-        vset = frozenset(Path(f).resolve() for f in valid)
+        vset = _resolved(valid)
         stray = vset - {f.resolve() for f in image_files(path, cats)}
         if stray:
             raise ValueError(f"{len(stray)} of the `valid` files are not images in the category folders {cats} "
                              f"of {path}, e.g. {min(stray)}")
         splitter = FuncSplitter(partial(_in, vset))
-    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(_kept_files, cats=cats, exclude=frozenset(Path(f).resolve() for f in exclude or [])),
+    dblock = DataBlock(blocks=(ImageBlock(UprightImage), CategoryBlock), get_items=partial(_kept_files, cats=cats, exclude=_resolved(exclude)),
                        splitter=splitter, get_y=parent_label, item_tfms=Resize(size, method=method),
                        batch_tfms=batch_tfms)
     return dblock.dataloaders(path, bs=bs, num_workers=kwargs.pop('num_workers', 0), **kwargs)
