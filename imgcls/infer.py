@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 from fastcore.basics import patch
 from .core import load_image
-from .bundle import Bundle
+from .bundle import Bundle, bundle_bytes
 from .ood import softmax
 
 # %% ../nbs/03_infer.ipynb #212a2324
@@ -29,7 +29,8 @@ class Classifier(Bundle):
         super().__init__(path, unknown, threshold)
         opts = ort.SessionOptions()
         if threads: opts.intra_op_num_threads = threads
-        self.sess = ort.InferenceSession(str(self.path/self.meta['model']), opts, providers=['CPUExecutionProvider'])
+        net = bundle_bytes(self.path, self.meta['model'], self.meta) # checked against its recorded SHA-256
+        self.sess = ort.InferenceSession(net, opts, providers=['CPUExecutionProvider'])
         self.input,self.outputs = self.sess.get_inputs()[0].name,[o.name for o in self.sess.get_outputs()]
 
 # %% ../nbs/03_infer.ipynb #e0592a81

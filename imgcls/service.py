@@ -14,7 +14,7 @@ import numpy as np
 from fastcore.basics import patch, store_attr
 from .core import ImageTooLarge, utc_now
 from .infer import Classifier
-from .bundle import Bundle, default_bundle, save_head_bundle, bundle_files
+from .bundle import Bundle, DamagedFile, default_bundle, save_head_bundle, bundle_files, bundle_bytes, read_bundle
 from .head import fit_head, shipped_negatives, net_name
 from .storage import Store, Unavailable, token_hash
 
@@ -87,13 +87,15 @@ class Service:
                  burst:int=100,             # Requests allowed at once before the rate applies
                  train_after:float=None,    # Also train this many seconds after the last new label (None: only
                                             # after `retrain_every` new labels)
+                 network:Path=None,         # The bundle whose network computes every function's features; default
+                                            # the built-in one (`default_bundle`)
                 ):
         store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models')
         store_attr('admin_token,rate,burst,train_after')
         self.store = Store(data_dir)
         self.workers = workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // self.workers)
-        self.backbone = Classifier(default_bundle(), threads=threads) # its `features` output is the backbone's
+        self.backbone = Classifier(network or default_bundle(), threads=threads) # its `features` output is the backbone's
         m = self.backbone.meta
         self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False), m.get('crop'))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
@@ -310,12 +312,17 @@ def _load_active(self:Service, fid:int)->Bundle|None:
             h = Bundle(self.store.model_path(m['dir']))
             if h.W is None: raise ValueError('not a head bundle')
             self.heads[fid] = (m['id'], h); return h
-        except Exception as e:
-            log.error("function %s: model %s does not load (%s); it is marked broken", fid, m['id'], e)
-            self.store.set_model_state(fid, m['id'], 'broken')
-            prev = next((o for o in self.store.models(fid) if o['state'] == 'retired'), None)
-            if prev: self.store.set_model_state(fid, prev['id'], 'active')
+        except Exception as e: self._mark_broken(fid, m['id'], e)
     return None
+
+@patch
+def _mark_broken(self:Service, fid:int, mid:int, why:Exception):
+    "Mark model `mid` of `fid` broken (`why` logged), and make the newest retired model active"
+    log.error("function %s: model %s does not load (%s); it is marked broken", fid, mid, why)
+    self.heads.pop(fid, None)
+    self.store.set_model_state(fid, mid, 'broken')
+    prev = next((o for o in self.store.models(fid) if o['state'] == 'retired'), None)
+    if prev: self.store.set_model_state(fid, prev['id'], 'active')
 
 # %% ../nbs/04b_service.ipynb #36d98d10
 @patch
@@ -628,10 +635,26 @@ def bundle_path(self:Service, fid:int)->Path:
 
 # %% ../nbs/04b_service.ipynb #a7335f25
 @patch
+def _bundle_file(self:Service, p:Path, name:str, meta:dict)->bytes:
+    "The file `name` of the function bundle `p`, checked; a damaged network from the backbone when it is the same one"
+    if name == 'model.json': return (p/name).read_bytes()
+    try: return bundle_bytes(p, name, meta)
+    except DamagedFile:
+        bm = self.backbone.meta
+        if name != meta['model'] or meta.get('sha256', {}).get(name) != bm.get('sha256', {}).get(bm['model']): raise
+        log.warning("%s: its %s is damaged; the service's own copy of the same network is used", p.name, name)
+        return bundle_bytes(self.backbone.path, bm['model'], bm)
+
+@patch
 def bundle_zip(self:Service, fid:int)->bytes:
-    "Function `fid`'s active model as a zip of its bundle (files at the top level)"
+    "Function `fid`'s active model as a zip of its bundle (files at the top level), each file checked"
+    p = self.bundle_path(fid)
+    meta = read_bundle(p)
+    try: files = {f: self._bundle_file(p, f, meta) for f in bundle_files(p)}
+    except DamagedFile as e:
+        self._mark_broken(fid, self.store.active_model(fid)['id'], e)
+        return self.bundle_zip(fid) # the model now active
     b = io.BytesIO()
     with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED) as z:
-        p = self.bundle_path(fid)
-        for f in bundle_files(p): z.write(p/f, f)
+        for f,data in files.items(): z.writestr(f, data)
     return b.getvalue()
