@@ -89,10 +89,11 @@ class Service:
                                             # after `retrain_every` new labels)
                  network:Path=None,         # The bundle whose network computes every function's features; default
                                             # the built-in one (`default_bundle`)
+                 read_only:bool=None,       # Serve without changing anything; default: when `data_dir` cannot be written
                 ):
         store_attr('max_bytes,max_pixels,max_files,max_labels,max_label_len,tolerance,keep_models')
         store_attr('admin_token,rate,burst,train_after')
-        self.store = Store(data_dir)
+        self.store = Store(data_dir, read_only)
         self.workers = workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.backbone = Classifier(network or default_bundle(), threads=threads) # its `features` output is the backbone's
@@ -107,7 +108,9 @@ class Service:
 # %% ../nbs/04b_service.ipynb #097c1c1b
 @patch
 def resume(self:Service):
-    "Clean up after a crash and restart the trainings that were asked for or running"
+    "Clean up after a crash and restart the trainings that were asked for or running (nothing, if read-only)"
+    if self.store.read_only:
+        return log.warning("%s is read-only: serving what it holds, refusing every change", self.store.path)
     gone = self.store.remove_orphans()
     if gone: log.warning("removed what a crash left behind: %d files or folders", len(gone))
     for fid in self.store.unfinished_trainings(): self.train(fid)
@@ -368,7 +371,7 @@ def invoke(self:Service, fid:int, files:list, store:bool=True)->list:
     "Answer for each photo of `files`; with `store`, keep each as a sample (unlabelled unless it was labelled before)"
     X = self.features(files)
     res = self.answers(fid, X)
-    ids = self._store(fid, files, X) if store else [None] * len(res)
+    ids = self._store(fid, files, X) if store and not self.store.read_only else [None] * len(res) # read-only: kept not
     return [dict(a, sample_id=i) for a,i in zip(res, ids)] # each answer carries its `confidence` (`imgcls.ood.decide`)
 
 # %% ../nbs/04b_service.ipynb #49370fa6
