@@ -75,12 +75,13 @@ class Batcher:
 def make_answer(clf:Classifier,           # The classifier to serve
                 max_batch_size:int=1,      # Most images per run of the network; 1: one run per request
                 workers:int=1,             # Runs of the network at once
+                max_pixels:int=None,       # Refuse photos of more pixels than this, before decoding them
                ):
     "The app's function for `clf`: file path -> answer of `clf.classify`, `gr.Error` for bad input"
     run = Batcher(clf.predict, max_batch_size, workers) if max_batch_size > 1 else lambda im: clf.predict([im])[0]
     def answer(img):
         if img is None: raise gr.Error("No image: upload a photo first")
-        try: im = load_image(img, name=Path(img).name)
+        try: im = load_image(img, name=Path(img).name, max_pixels=max_pixels, draft=4 * clf.meta['size'])
         except ValueError as e: raise gr.Error(str(e)) from None
         return run(im)
     return answer
@@ -120,18 +121,19 @@ def make_demo(bundle:Path=None,        # Model bundle folder; default `$IMGCLS_M
               max_batch_size:int=1,    # Most images per run of the network; 1: one run per request (see Batching)
               workers:int=None,        # Runs of the network at once; default the CPU cores this process may use
               threads:int=1,           # onnxruntime threads of each run
+              max_pixels:int=50_000_000, # Largest photo, in pixels (checked from its header, before decoding)
               **kwargs,                # Passed to `Classifier`, e.g. `unknown='Not a food'`, `threshold`
              )->gr.Blocks:
     "A Gradio app classifying images with the model bundle `bundle`"
     clf = Classifier(bundle or os.environ.get('IMGCLS_MODEL') or None, threads=threads, **kwargs)
     if examples is None: examples = example_images(clf.path)
-    answer,cats = make_answer(clf, max_batch_size, workers or _cores()),', '.join(clf.categories)
+    answer,cats = make_answer(clf, max_batch_size, workers or _cores(), max_pixels),', '.join(clf.categories)
     title = title or f'imgcls: {cats}'
     def show(img):
         a = answer(img)
         return a,a,explain(a, clf.categories)
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        demo.classifier = clf # for the plain endpoint beside the app (`plain_api`)
+        demo.classifier,demo.max_pixels = clf,max_pixels # for the plain endpoint beside the app (`plain_api`)
         gr.Markdown(f"# {title}\nUpload a photo: it is classified as one of {cats}, "
                     f"or as *{clf.unknown}* when it looks like none of them.")
         with gr.Row():
@@ -166,11 +168,11 @@ def _too_large(n): return JSONResponse(dict(error=f"the photo is larger than {n:
 
 def plain_api(demo:gr.Blocks,            # An app of `make_demo`
               max_bytes:int=20_000_000,  # Largest upload
-              max_pixels:int=50_000_000, # Largest photo, in pixels (checked before decoding)
+              max_pixels:int=None,       # Largest photo, in pixels (checked before decoding); default the app's
               max_batch_size:int=16,     # Most photos in one run of the network
              )->FastAPI:
     "A FastAPI app with `POST /api/classify` (a photo's bytes in, the answer out) and `demo` mounted at `/`"
-    classify = classify_bytes(demo.classifier, max_batch_size, _cores(), max_pixels)
+    classify = classify_bytes(demo.classifier, max_batch_size, _cores(), max_pixels or demo.max_pixels)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     @app.post('/api/classify')
     async def classify_route(request:Request, name:str='upload'):

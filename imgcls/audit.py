@@ -13,7 +13,7 @@ __all__ = ['issue_cols', 'image_stats', 'junk_issues', 'hamming', 'aligned_corr'
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
-from .core import load_image
+from .core import load_image, open_formats
 from .head import group_folds, fit_linear, oof_predict
 from .ood import l2norm, softmax
 
@@ -23,7 +23,7 @@ def image_stats(fn:Path, # Image file
                )->dict:   # `w`, `h`, `std`, `phash` (an int) and `thumb` (n x n float32)
     "Size, spread of grey levels (0-255), perceptual hash and grey thumbnail of image file `fn`, turned upright"
     import imagehash
-    with Image.open(fn) as im: w,h = im.size # the header's size: a JPEG decodes at 1/2, 1/4 or 1/8 of it below
+    with Image.open(fn, formats=open_formats()) as im: w,h = im.size # the header's size: a JPEG decodes at 1/2, 1/4 or 1/8 of it below
     g = load_image(fn, draft=2 * n).convert('L')
     if (g.width > g.height) != (w > h): w,h = h,w # turned upright
     return dict(w=w, h=h, std=float(np.asarray(g, np.float32).std()), phash=int(str(imagehash.phash(g)), 16),

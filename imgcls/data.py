@@ -21,7 +21,7 @@ from fastcore.foundation import L
 from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.core import PILImage
-from .core import load_image, ImageError, atomic_path, atomic_write
+from .core import load_image, ImageError, atomic_path, atomic_write, open_formats
 
 # %% ../nbs/00_data.ipynb #06b9c637
 def ddgs_search(term:str,        # What to search for
@@ -82,7 +82,7 @@ def fetch_image(url:str,                 # Where the image is
     finally:
         if client is None: c.close()
     if not data: raise ValueError(f"{url}: empty response")
-    try: fmt = Image.open(io.BytesIO(data)).format # reads the header only; `verify_images` decodes fully later
+    try: fmt = Image.open(io.BytesIO(data), formats=open_formats()).format # reads the header only; `verify_images` decodes fully later
     except Exception: raise ValueError(f"{url}: not an image (content-type {ctype!r}, undecodable header)") from None
     return dict(data=bytes(data), sha1=hashlib.sha1(data).hexdigest(), ext=_exts.get(fmt, f'.{fmt.lower()}'))
 
@@ -187,7 +187,7 @@ def resize_image(fn:Path,         # Image file
                  max_size:int=400, # Longest side after resizing
                 )->bool:           # True if the file changed
     "Shrink `fn` in place so its longer side is at most `max_size`, applying its EXIF orientation; True if it changed"
-    with Image.open(fn) as im:
+    with Image.open(fn, formats=open_formats()) as im:
         rot = im.getexif().get(0x0112, 1) != 1
         if max(im.size) <= max_size and not rot: return False
         fmt = im.format
