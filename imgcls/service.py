@@ -241,7 +241,7 @@ def _store(self:Service, fid:int, files:list, X:np.ndarray, label:str=None, upda
     shas = [hashlib.sha1(d).hexdigest() for _,d in files]
     for (_,d),h in zip(files, shas): self.store.write_image(h, d)
     return self.store.upsert_samples(fid, [(h, n, x) for (n,_),h,x in zip(files, shas, X)], label, update,
-                                     external_ids)
+                                     external_ids, images={h: d for (_,d),h in zip(files, shas)})
 
 # %% ../nbs/04b_service.ipynb #a9006f69
 @patch
@@ -549,7 +549,7 @@ def skip(self:Service, fid:int, sid:int)->dict:
 def delete_sample(self:Service, fid:int, sid:int):
     "Delete sample `sid` of `fid`, and its photo if no other sample uses it"
     sha = self.store.delete_sample(fid, sid)
-    if sha: self.store.remove_image(sha)
+    if sha: self.store.remove_unused_images([sha]) # checked again: an upload may have used the photo meanwhile
 
 # %% ../nbs/04b_service.ipynb #468b835f
 @patch
@@ -620,7 +620,7 @@ def delete_function(self:Service, fid:int):
         for d in (self.heads, self.status, self.asked, self.served): d.pop(fid, None)
         if t := self.timers.pop(fid, None): t.cancel()
     for d in dirs: self.store.remove_model(d)
-    for h in shas: self.store.remove_image(h)
+    self.store.remove_unused_images(shas)
 
 # %% ../nbs/04b_service.ipynb #7a0dd539
 @patch

@@ -265,11 +265,14 @@ def upsert_samples(self:Store,
                    label:str=None,    # The label of them all, if any
                    update:bool=True,  # Relabel the samples already there (else leave them as they are)
                    external_ids:list=None, # The caller's id of each photo, if any
+                   images:dict=None,  # `{sha1: bytes}`: photos to write again if their file is gone meanwhile
                   )->list:
     "Store `rows` as samples of `fid`, or update their label if they are there; their ids"
     do = 'update set label=coalesce(excluded.label, label), skipped=0, ' \
          'external_id=coalesce(excluded.external_id, external_id)' if update else 'nothing'
-    with self.tx() as db:
+    with self.tx() as db: # under the store's lock, as `remove_unused_images`: a file it removed is written again here
+        for sha,data in (images or {}).items():
+            if not self.image_path(sha).exists(): atomic_write(self.image_path(sha), data)
         ids = []
         for (sha,name,x),ext in zip(rows, external_ids or [None] * len(rows)):
             db.execute('insert into samples(function_id, sha1, name, label, feats, created, external_id) '
@@ -372,6 +375,15 @@ def unlabelled(self:Store, fid:int)->tuple:
     "(samples, features) of the unlabelled samples of `fid`, those skipped least often first, then by id"
     return _with_feats(self._query('select * from samples where function_id=? and label is null order by skipped, id',
                                    fid))
+
+# %% ../nbs/04a_storage.ipynb #e20becac
+@patch
+def remove_unused_images(self:Store, shas:list)->list: # SHA-1s of photos whose samples were deleted
+    "Remove the photos of `shas` that no sample uses, checked and removed under the store's lock; those removed"
+    with self.lock:
+        gone = [h for h in shas if not self._query('select 1 from samples where sha1=? limit 1', h)]
+        for h in gone: self.remove_image(h)
+    return gone
 
 # %% ../nbs/04a_storage.ipynb #4274a706
 class Exists(ValueError):
