@@ -9,8 +9,8 @@ __all__ = ['default_src', 'ClassifyError', 'prepare_upload', 'get_client', 'pred
            'confidences', 'ServiceClient']
 
 # %% ../nbs/05_client.ipynb #ff41e192
-import io, os, ssl, shutil, tempfile, threading, time
-from concurrent.futures import CancelledError
+import io, os, ssl, shutil, tempfile, threading, time, zipfile
+from concurrent.futures import CancelledError, Future
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
@@ -77,10 +77,12 @@ def _ssl_context()->ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 # %% ../nbs/05_client.ipynb #8d069e62
+def _new_client(src:str)->Client: return Client(src, verbose=False, analytics_enabled=False, ssl_verify=_ssl_context())
+
 def get_client(src:str=default_src)->Client: # App URL or Hugging Face Space name ("owner/space-name")
     "This thread's `gradio_client.Client` for `src`"
     cs = _local.__dict__.setdefault('clients', {})
-    if src not in cs: cs[src] = Client(src, verbose=False, analytics_enabled=False, ssl_verify=_ssl_context())
+    if src not in cs: cs[src] = _new_client(src)
     return cs[src]
 
 # %% ../nbs/05_client.ipynb #06e22dc5
@@ -101,6 +103,34 @@ def _wait_or_fail(e:Exception, attempt:int, retries:int, end:float, src:str, nam
 # %% ../nbs/05_client.ipynb #ae445342
 _transient = (httpx.TransportError, CancelledError, ConnectionError)
 
+# %% ../nbs/05_client.ipynb #bd050416
+def _request(client:httpx.Client, method:str, url:str, end:float, **kwargs)->httpx.Response:
+    "`client.request(method, url, **kwargs)`, answer read whole by `end` (`time.monotonic()`), else `httpx.ReadTimeout`"
+    left = lambda: max(end - time.monotonic(), 0.001)
+    with client.stream(method, url, timeout=left(), **kwargs) as r:
+        body = bytearray()
+        for chunk in r.iter_bytes():
+            body += chunk
+            if time.monotonic() > end: raise httpx.ReadTimeout('the whole answer took longer than the deadline')
+        heads = [(k, v) for k,v in r.headers.multi_items() if k.lower() not in ('content-encoding', 'content-length', 'transfer-encoding')]
+        return httpx.Response(r.status_code, headers=heads, content=bytes(body), request=r.request)
+
+def _not_json(r:httpx.Response, what:str, src)->str:
+    "Why the answer `r` to `what` from `src` is not the JSON asked for"
+    return f"{what}: {src} answered {r.status_code} with {r.headers.get('content-type', 'no content type')}, not JSON"
+
+def _client_by(src:str, end:float)->Client:
+    "This thread's `get_client(src)`, made by `end`: making one fetches the app's config, which a server may drip"
+    cs = _local.__dict__.setdefault('clients', {})
+    if src in cs: return cs[src]
+    f = Future()
+    def make():
+        try: f.set_result(_new_client(src))
+        except BaseException as e: f.set_exception(e)
+    threading.Thread(target=make, daemon=True).start()
+    cs[src] = f.result(timeout=max(end - time.monotonic(), 0.01)) # `TimeoutError` past `end`
+    return cs[src]
+
 # %% ../nbs/05_client.ipynb #a7bbe58d
 _no_plain = set() # servers found without the plain endpoint
 
@@ -119,11 +149,11 @@ def predict_answer(a:dict)->dict:
     return dict(label=a['label'], confidences=[dict(label=k, confidence=v) for k,v in a['confidences'].items()])
 
 # %% ../nbs/05_client.ipynb #bf5c4ab8
-def _plain_call(data:bytes, name:str, src:str, timeout:float, retries:int)->dict|None:
-    "The whole answer of `src`'s `POST /api/classify` for a photo's bytes; None if `src` has no such endpoint"
-    url,end = src.rstrip('/') + '/api/classify',time.monotonic() + timeout
+def _plain_call(data:bytes, name:str, src:str, timeout:float, retries:int, end:float)->dict|None:
+    "The whole answer of `src`'s `POST /api/classify` for a photo's bytes, by `end`; None if `src` has no such endpoint"
+    url = src.rstrip('/') + '/api/classify'
     for attempt in range(retries + 1):
-        try: r = _http(src).post(url, params=dict(name=name), content=data, timeout=max(end - time.monotonic(), 0.01))
+        try: r = _request(_http(src), 'POST', url, end, params=dict(name=name), content=data)
         except httpx.TimeoutException as e:
             raise ClassifyError(f"{name}: no answer from {src} within {timeout} s", retryable=True) from e
         except _transient as e: _wait_or_fail(e, attempt, retries, end, src, name); continue
@@ -141,18 +171,18 @@ def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:in
     "Upload `image` under its own name to the app at `src` (its plain endpoint if it has one, else `api_name`); every failure as `ClassifyError`"
     try: data,name = prepare_upload(image, size)
     except ValueError as e: raise ClassifyError(str(e)) from e
+    end = time.monotonic() + timeout # one deadline for the whole call
     if _offers_plain(src):
-        a = _plain_call(data, name, src, timeout, retries)
+        a = _plain_call(data, name, src, timeout, retries, end)
         if a is not None: return a if api_name == '/classify' else predict_answer(a)
     d = Path(tempfile.mkdtemp(prefix='imgcls-'))
     fn = d/name # the upload keeps its name, so the app's messages name it; a folder of its own also works on Windows
     fn.write_bytes(data)
-    end = time.monotonic() + timeout
     try:
         for attempt in range(retries + 1):
             job = None
             try:
-                job = get_client(src).submit(img=handle_file(str(fn)), api_name=api_name)
+                job = _client_by(src, end).submit(img=handle_file(str(fn)), api_name=api_name)
                 return job.result(timeout=max(end - time.monotonic(), 0.01))
             except AppError as e: raise ClassifyError(e.message if name in e.message else f"{name}: {e.message}") from e
             except TimeoutError as e:
@@ -199,18 +229,27 @@ class ServiceClient:
                  url:str='http://127.0.0.1:8000', # The service's address
                  token:str=None,                  # Bearer token of the function(s) to use
                  timeout:float=60):               # Seconds to wait for an answer
-        self.http = httpx.Client(base_url=url, timeout=timeout,
-                                 headers={'Authorization': f'Bearer {token}'} if token else {})
-    def _call(self, method, path, **kwargs):
-        try: r = self.http.request(method, path, **kwargs)
+        self.timeout = timeout
+        self.http = httpx.Client(base_url=url, headers={'Authorization': f'Bearer {token}'} if token else {})
+    def _send(self, method, path, **kwargs)->httpx.Response:
+        "The response, whole, within `timeout`; `ClassifyError` for no answer or an error status"
+        try: r = _request(self.http, method, path, time.monotonic() + self.timeout, **kwargs)
+        except httpx.TimeoutException as e:
+            raise ClassifyError(f"{method} {path}: no whole answer from the service at {self.http.base_url} within "
+                                f"{self.timeout} s", retryable=True) from e
         except httpx.TransportError as e:
             raise ClassifyError(f"{method} {path}: the service at {self.http.base_url} did not answer "
                                 f"({type(e).__name__}: {e})", retryable=True) from e
         if r.is_error:
-            detail = r.json().get('detail', r.text) if 'json' in r.headers.get('content-type', '') else r.text
+            try: detail = r.json().get('detail', r.text)
+            except ValueError: detail = r.text[:200]
             raise ClassifyError(f"{r.status_code} from {method} {path}: {detail}",
                                 retryable=r.status_code >= 500 or r.status_code == 429, status=r.status_code)
-        return r.json() if r.content else None
+        return r
+    def _call(self, method, path, **kwargs):
+        r = self._send(method, path, **kwargs)
+        try: return r.json() if r.content else None
+        except ValueError as e: raise ClassifyError(_not_json(r, f"{method} {path}", self.http.base_url)) from e
     def create_function(self, name:str, labels:list, unknown:str='unknown', public:bool=False,
                         retrain_every:int=10)->dict:
         "Create a function; keeps and returns its token"
@@ -239,13 +278,9 @@ class ServiceClient:
         return self._call('POST', f'/functions/{fid}/invoke', files=_files(images), params=dict(store=store))
     def bundle(self, fid:int, dest)->Path:
         "Download the function's active model as a bundle into `dest`, for `imgcls serve --model` or `Classifier`"
-        import io, zipfile
-        try: r = self.http.get(f'/functions/{fid}/bundle')
-        except httpx.TransportError as e:
-            raise ClassifyError(f"GET bundle: the service at {self.http.base_url} did not answer ({e})",
-                                retryable=True) from e
-        if r.is_error:
-            raise ClassifyError(f"{r.status_code} from GET /functions/{fid}/bundle: {r.json().get('detail', r.text)}",
-                                retryable=r.status_code >= 500, status=r.status_code)
-        zipfile.ZipFile(io.BytesIO(r.content)).extractall(dest)
+        r = self._send('GET', f'/functions/{fid}/bundle')
+        try: zipfile.ZipFile(io.BytesIO(r.content)).extractall(dest)
+        except zipfile.BadZipFile as e:
+            raise ClassifyError(f"GET /functions/{fid}/bundle: the service at {self.http.base_url} sent no zip "
+                                f"({r.headers.get('content-type', 'no content type')}, {len(r.content):,} bytes)") from e
         return Path(dest)
