@@ -114,7 +114,8 @@ def service_of(request:Request)->Service:
 def token(request:Request, cred:HTTPAuthorizationCredentials|None=Depends(bearer))->str|None:
     "The request's bearer token, after counting the request against its rate (or its address's, without a token)"
     tok,svc = cred.credentials if cred else None,service_of(request)
-    svc.throttle(svc.throttle_key(tok, request.client.host if request.client else None))
+    kind = 'invoke' if request.url.path.endswith('/invoke') else 'other' # counted apart
+    svc.throttle(svc.throttle_key(tok, request.client.host if request.client else None, kind))
     return tok
 
 # %% ../nbs/04d_api.ipynb #486ed63f

@@ -83,8 +83,9 @@ class Service:
                  keep_models:int=3,         # Models kept besides the active one (older ones are deleted)
                  workers:int=None,          # CPU work at once; default the number of CPUs
                  admin_token:str=None,      # Needed to create functions (and opens every function); None: anyone may
-                 rate:float=50.,            # Requests a second allowed per token (or per address without one)
-                 burst:int=100,             # Requests allowed at once before the rate applies
+                 rate:float=150.,           # Requests a second per token (or address), invocations and the rest
+                                            # each: twice the 78 invocations a second 2 cores answer
+                 burst:int=300,             # Requests allowed at once before the rate applies
                  train_after:float=None,    # Also train this many seconds after the last new label (None: only
                                             # after `retrain_every` new labels)
                  network:Path=None,         # The bundle whose network computes every function's features; default
@@ -202,10 +203,13 @@ def summary(self:Service, fid:int)->dict:
 def throttle_key(self:Service,
                  token:str|None,  # The request's token, if it has one
                  address:str|None, # The client's address
+                 kind:str='',     # The kind of request, counted on its own: e.g. 'invoke', so that a backend's
+                                  # invocations never starve its own uploads and labels
                 )->str:
     "The key `throttle` counts a request under: a known token's own, else the address's (wrong tokens included)"
-    if token and (self.is_admin(token) or self.store.function_ids(token)): return f"token {token_hash(token)}"
-    return f"address {address or '?'}"
+    known = token and (self.is_admin(token) or self.store.function_ids(token))
+    who = f"token {token_hash(token)}" if known else f"address {address or '?'}"
+    return f"{who} {kind}" if kind else who
 
 # %% ../nbs/04b_service.ipynb #a6698bbf
 @patch
