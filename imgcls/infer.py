@@ -28,6 +28,7 @@ class Classifier(Bundle):
         import onnxruntime as ort
         super().__init__(path, unknown, threshold)
         opts = ort.SessionOptions()
+        opts.log_severity_level = 3 # errors only: not a line per constant the graph optimiser drops
         if threads: opts.intra_op_num_threads = threads
         net = bundle_bytes(self.path, self.meta['model'], self.meta) # checked against its recorded SHA-256
         self.sess = ort.InferenceSession(net, opts, providers=['CPUExecutionProvider'])
