@@ -248,10 +248,22 @@ Client("<owner>/<space-name>").predict(img=handle_file("photo.jpg"), api_name="/
 """
 space_modules = ['__init__.py', 'core.py', 'ood.py', 'bundle.py', 'infer.py', 'app.py'] # what `app.py` imports, no more
 
+# %% ../nbs/04_app.ipynb #4d3b3696
+def _space_examples(bundle:Path, # Model bundle
+                    publish:bool, # Whether its own example photos may be published
+                   )->list:
+    "The example photos a Space of `bundle` gets: imgcls's own for the built-in model; the bundle's only if `publish`"
+    found = example_images(bundle)
+    if publish or bundle.resolve() == default_bundle().resolve(): return found
+    if found: print(f"{len(found)} example photos of {bundle.name} left out of the Space: a Space is public, and they may be "
+                    "others' photos (publish_examples=True, or --publish-examples, copies them)")
+    return []
+
 # %% ../nbs/04_app.ipynb #137b2a81
 def export_space(dest:Path,           # Folder to write the Space into
                  bundle:Path=None,     # Model bundle; default the built-in model
-                 examples:list=None,   # Example images; default `example_images(bundle)`
+                 examples:list=None,   # Example images; default imgcls's own for the built-in model, else none
+                 publish_examples:bool=False, # Copy the bundle's own example photos (its training photos) too
                  title:str=None,       # Space title; default from the categories
                 )->Path:               # `dest`
     "Write a ready-to-push Hugging Face Space (Gradio SDK) serving `bundle`"
@@ -259,7 +271,8 @@ def export_space(dest:Path,           # Folder to write the Space into
     meta = read_bundle(bundle)
     if (dest/'model').resolve() == bundle.resolve():
         raise ValueError(f"{dest} would overwrite its own source bundle {bundle}")
-    if examples is None: examples = example_images(bundle)
+    if examples is None: examples = _space_examples(bundle, publish_examples)
+    if examples: print(f"{len(examples)} example photos copied into the Space: anyone who opens it sees them")
     (dest/'model'/'examples').mkdir(parents=True, exist_ok=True)
     for f in bundle_files(bundle): shutil.copy(bundle/f, dest/'model'/f)
     for f in examples: shutil.copy(f, dest/'model'/'examples'/Path(f).name)
