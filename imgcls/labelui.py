@@ -12,13 +12,19 @@ from pathlib import Path
 from .core import load_image
 from .service import Service, NoModel
 
+# %% ../nbs/04c_labelui.ipynb #56693303
+def _function_id(fid)->int: # The UI's number box: a number, or None while empty
+    "The function id the UI was given; a `ValueError` that says what to enter if none"
+    if fid is None or fid == '' or int(fid) < 1: raise ValueError("enter the function's id: the `id` POST /functions answered")
+    return int(fid)
+
 # %% ../nbs/04c_labelui.ipynb #8459fa6d
 def ui_state(svc:Service, # The service
              fid,          # Function id (the UI's number box)
              tok:str,      # Token
             )->dict:
     "What the UI shows for function `fid`: summary, recall per label, confusion matrix rows, the next photo to label"
-    fn = svc.authorize(int(fid or 0), tok)
+    fn = svc.authorize(_function_id(fid), tok)
     s = svc.summary(fn['id'])
     try: m = svc.metrics(fn['id'])
     except NoModel: m = None
@@ -38,7 +44,7 @@ def ui_answer(svc:Service, fid, tok:str,
               skip:bool=False,  # Skip the photo instead
              )->dict:           # The UI's next state
     "Label (or skip) sample `sid` as the UI's buttons do; what the UI shows next"
-    fn = svc.authorize(int(fid or 0), tok)
+    fn = svc.authorize(_function_id(fid), tok)
     if sid is not None: svc.skip(fn['id'], sid) if skip else svc.relabel(fn['id'], sid, label)
     return ui_state(svc, fid, tok)
 
@@ -48,7 +54,7 @@ def ui_try(svc:Service, fid, tok:str,
           )->tuple:      # (what Gradio's `Label` shows, the whole answer)
     "The answer of function `fid` for the photo at `img`, which is not kept"
     if img is None: raise ValueError("No image: upload a photo first")
-    fn = svc.authorize(int(fid or 0), tok, invoke=True)
+    fn = svc.authorize(_function_id(fid), tok, invoke=True)
     a = svc.invoke(fn['id'], [(Path(img).name, Path(img).read_bytes())], store=False)[0]
     return dict(label=a['label'], confidences=[dict(label=k, confidence=v) for k,v in a['confidences'].items()]),a
 
@@ -86,9 +92,10 @@ def make_ui(svc:Service,        # The service
         try: return ui_try(svc, f, t, img)
         except Exception as e: raise gr.Error(str(e)) from None
     with gr.Blocks(title='imgcls service', delete_cache=(900, 3600)) as ui: # uploads kept an hour at most
-        gr.Markdown('# imgcls service\nOpen a function with its id and a token.')
+        gr.Markdown('# imgcls service\nOpen a function with its id and a token: the `id` and `token` that '
+                    '`POST /functions` answered when it was created (more from `POST /functions/{id}/tokens`).')
         with gr.Row():
-            fid,tok = gr.Number(label='function id', precision=0),gr.Textbox(label='token', type='password')
+            fid,tok = gr.Number(None, label='function id', precision=0, minimum=1),gr.Textbox(label='token', type='password')
             go = gr.Button('Open', variant='primary')
         info,sid = gr.Markdown(),gr.State(None)
         with gr.Tab('Label'):
