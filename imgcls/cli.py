@@ -146,7 +146,8 @@ def predict(path:str,          # An image file, or a folder of images
     clf = _classifier(model, unknown=unknown, threshold=threshold)
     if Path(path).is_dir():
         from imgcls.batch import predict_folder
-        print(predict_folder(path, csv, model=clf))
+        try: print(predict_folder(path, csv, model=clf))
+        except (OSError, ValueError) as e: sys.exit(f"error: {e}")
     else:
         try: print(json.dumps(clf.classify(path), indent=1))
         except ValueError as e: sys.exit(f"error: {e}")
@@ -167,7 +168,7 @@ def batch(src:str,                     # A folder of images, or a URI pyarrow un
     _classifier(model) # a clear error for a bad bundle, before Ray starts
     from imgcls.batch import batch_classify
     try: r = batch_classify(src, out, engine=engine, model=model, bs=bs, address=address, cpus=cpus)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f"error: {e}")
+    except (OSError, ValueError) as e: sys.exit(f"error: {e}")
     print(f"{r['new']} files classified ({r['errors']} errors), {r['skipped']} already there; "
           f"{r['rows']} rows in {r['out']}")
 
