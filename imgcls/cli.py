@@ -9,18 +9,19 @@ __all__ = ['commands', 'parse_queries', 'gather', 'train', 'audit', 'predict', '
            'main']
 
 # %% ../nbs/06_cli.ipynb #25645d3b
-import sys, os, json, shutil, tempfile, importlib.util
+import sys, os, json, shutil, tempfile, textwrap, warnings, importlib.util
 from pathlib import Path
 from fastcore.script import anno_parser, bool_arg
 from . import __version__
 
 # %% ../nbs/06_cli.ipynb #8e52428b
 def _need(cmd:str, # The subcommand, for the message
-          *mods):  # Modules of the `train` extras it imports
-    "Exit with a clear message if any of `mods` (the `train` extras) is not installed"
+          *mods,   # Modules of the extras it imports
+          extra:str='train'): # The smallest extra that brings them all
+    "Exit with a clear message naming the extra to install if any of `mods` is not installed"
     missing = [m for m in mods if importlib.util.find_spec(m) is None]
     if missing:
-        sys.exit(f"imgcls {cmd} needs the training extras ({', '.join(missing)} missing): pip install 'imgcls[train]'")
+        sys.exit(f"imgcls {cmd} needs the {extra} extras ({', '.join(missing)} missing): pip install 'imgcls[{extra}]'")
 
 # %% ../nbs/06_cli.ipynb #c98e4b2a
 def _classifier(model, # Model bundle folder; None: the built-in model
@@ -63,7 +64,7 @@ def gather(categories:str,       # Comma-separated category names, e.g. "nature,
     except Exception as e:
         if not _offline(e): raise
         sys.exit(f"imgcls gather: cannot reach the web search, is there a network? "
-                 f"({type(e).__name__}: {str(e).splitlines()[0][:120]})")
+                 f"({type(e).__name__}: {textwrap.shorten(str(e).splitlines()[0], 160, placeholder=' ...')})")
 
 # %% ../nbs/06_cli.ipynb #bf9cdb89
 def train(path:str,                      # Dataset folder, one folder per category
@@ -109,8 +110,12 @@ def train(path:str,                      # Dataset folder, one folder per catego
                       unknown=unknown, negative=negative)
         if not figs: shutil.copytree(d, Path(dest)/'figures')
     hp = learn.imgcls.get('head', {}).get('params')
-    cv = f"; {hp['cv_accuracy']:.2%} cross-validated on held-out groups of similar photos" if hp else ''
-    print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos{cv}; bundle written to {dest}")
+    print(f"validation accuracy {res['accuracy']:.2%} on {res['n_valid']} photos held out at random: near copies of "
+          "training photos may be among them, so expect less on new photos")
+    if hp: print(f"cross-validated accuracy {hp['cv_accuracy']:.2%} on held-out groups of similar photos (kept whole out "
+                 "of training): the better guess for photos from elsewhere")
+    print(f"bundle written to {dest}: both figures, per category, in {Path(dest)/'model.json'} (metrics), plots in "
+          f"{Path(figs) if figs else Path(dest)/'figures'}")
 
 # %% ../nbs/06_cli.ipynb #e352f4f2
 def audit(path:str,                     # Dataset folder, one folder per category
@@ -136,21 +141,32 @@ def audit(path:str,                     # Dataset folder, one folder per categor
     print(f"{len(issues)} suspected problems ({counts}) written to {out}; the worst in {png}")
 
 # %% ../nbs/06_cli.ipynb #f0e10a90
-def predict(path:str,          # An image file, or a folder of images
+def predict(path:str,          # Image files or folders: a file's answer is printed as JSON, a folder's written to a CSV
             model:str=None,    # Model bundle folder; default the built-in model
-            csv:str=None,      # For a folder: CSV file to write; default `path`/predictions.csv
+            csv:str=None,      # For one folder: CSV file to write; default `path`/predictions.csv
             unknown:str=None,  # The answer for "none of these"; default the bundle's
             threshold:float=None, # OOD score above which the answer is unknown; default the bundle's
            ):
-    "Classify an image (prints the answer as JSON) or every image in a folder (writes a CSV)"
+    "Classify images (prints each answer as JSON) or every image in folders (writes a CSV per folder)"
+    paths = path if isinstance(path, list) else [path]
+    dirs,files = [p for p in paths if Path(p).is_dir()],[p for p in paths if not Path(p).is_dir()]
+    if csv and len(dirs) > 1: sys.exit("error: --csv names one file: give one folder with it")
     clf = _classifier(model, unknown=unknown, threshold=threshold)
-    if Path(path).is_dir():
-        from imgcls.batch import predict_folder
-        try: print(predict_folder(path, csv, model=clf))
+    from imgcls.batch import predict_folder
+    for d in dirs:
+        try: print(predict_folder(d, csv, model=clf))
         except (OSError, ValueError) as e: sys.exit(f"error: {e}")
-    else:
-        try: print(json.dumps(clf.classify(path), indent=1))
+    if len(paths) == 1 and files: # one photo: its answer
+        try: return print(json.dumps(clf.classify(files[0]), indent=1))
         except ValueError as e: sys.exit(f"error: {e}")
+    answers = []
+    for f in files:
+        try: answers.append(dict(file=f, **clf.classify(f)))
+        except ValueError as e: answers.append(dict(file=f, error=str(e)))
+    if answers: print(json.dumps(answers, indent=1))
+    if any('error' in a for a in answers): sys.exit(1)
+
+predict.nargs = {'path': '+'} # `main` lets `path` take several
 
 # %% ../nbs/06_cli.ipynb #a82269d7
 def batch(src:str,                     # A folder of images, or a URI pyarrow understands, e.g. s3://bucket/prefix
@@ -196,14 +212,14 @@ def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photo
             max_mb:float=20,          # Largest photo accepted, in MB
             max_megapixels:float=64,  # Largest photo accepted, in megapixels
             max_files:int=32,         # Most photos in one request
-            rate:float=50,            # Requests a second allowed per token
+            rate:float=150,           # Requests a second per token, invocations and the rest each (twice what 2 cores answer)
             ui:bool_arg=True,         # Serve the labelling UI at /ui
             nyckel:bool_arg=True,     # Serve Nyckel's API too (/connect/token, /v1/functions...), for Nyckel's SDK
             fetch_urls:bool_arg=False, # Nyckel's API: fetch samples sent as URLs (public addresses only)
             train_after:float=10,     # Also train this many seconds after the last new label (0: only every 10 labels)
            ):
     "Run the self-hosted REST service: functions, samples, training, accuracy, invoke (docs at /docs, UI at /ui)"
-    _need('service', 'sklearn')
+    _need('service', 'sklearn', 'threadpoolctl', extra='service')
     admin_token = admin_token or os.environ.get('IMGCLS_ADMIN_TOKEN') or None
     if host not in ('127.0.0.1', 'localhost', '::1') and not admin_token:
         sys.exit(f"imgcls service: listening on {host} would let anyone who reaches it create functions; "
@@ -220,10 +236,11 @@ def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photo
 # %% ../nbs/06_cli.ipynb #c7d5aa59
 def export_space(dest:str,       # Folder to write the Space into
                  model:str=None, # Model bundle folder; default the built-in model
+                 publish_examples:bool_arg=False, # Copy the bundle's example photos (its training photos) into the public Space
                 ):
     "Write a Hugging Face Space folder serving a model bundle"
     from imgcls.app import export_space as _export_space
-    print(_export_space(dest, model))
+    print(_export_space(dest, model, publish_examples=publish_examples))
 
 # %% ../nbs/06_cli.ipynb #478cfe6f
 commands = {'gather': gather, 'train': train, 'audit': audit, 'predict': predict, 'batch': batch, 'serve': serve,
@@ -239,12 +256,14 @@ def _usage():
 # %% ../nbs/06_cli.ipynb #a2bd2366
 def main(argv:list=None): # Arguments; default `sys.argv[1:]`
     "Run an imgcls subcommand"
+    warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning) # fastai's
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'): return print(_usage())
     if argv[0] in ('-V', '--version'): return print(f'imgcls {__version__}')
     if argv[0] not in commands: sys.exit(f"imgcls: unknown command {argv[0]!r}\n\n{_usage()}")
     f = commands[argv[0]]
     p = anno_parser(f, prog=f'imgcls {argv[0]}')
+    for a in p._actions: a.nargs = getattr(f, 'nargs', {}).get(a.dest, a.nargs) # e.g. `predict`'s several paths
     args = p.parse_args(argv[1:]).__dict__
     args.pop('pdb', None); args.pop('xtra', None)
     return f(**args)
