@@ -274,7 +274,8 @@ def ray_rows(model:Path,          # Bundle folder
         kw = dict(files=files, fs=fs, root=root, threads=cpus, max_pixels=max_pixels, **kwargs)
         ds = ray.data.from_items(list(names)) # the actors read the files: one that cannot be read is an error row
         ds = ds.map_batches(BundleActor, fn_constructor_kwargs=kw, batch_size=bs, batch_format='numpy',
-                            compute=ray.data.ActorPoolStrategy(size=n), num_cpus=cpus)
+                            compute=ray.data.ActorPoolStrategy(size=n), num_cpus=cpus,
+                            max_restarts=0) # an actor that dies fails the run (its bundle bytes are no restart's)
         for t in ds.iter_batches(batch_size=None, batch_format='pyarrow'): yield t
     finally:
         if started: ray.shutdown()

@@ -270,6 +270,10 @@ class ServiceClient:
         return self._call('POST', f'/functions/{fid}/train', params=dict(wait=wait))
     def training(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/training')
     def accuracy(self, fid:int)->dict: return self._call('GET', f'/functions/{fid}/accuracy')
+    def models(self, fid:int)->list: return self._call('GET', f'/functions/{fid}/models')
+    def activate(self, fid:int, mid:int)->dict:
+        "Make model `mid` the one that answers, whatever the promotion rule chose"
+        return self._call('POST', f'/functions/{fid}/models/{mid}/activate')
     def label_next(self, fid:int, limit:int=20)->dict:
         return self._call('GET', f'/functions/{fid}/next', params=dict(limit=limit))
     def skip(self, fid:int, sid:int)->dict: return self._call('POST', f'/functions/{fid}/samples/{sid}/skip')

@@ -633,6 +633,26 @@ def function_ids(self:Service, token:str|None)->list:
     if self.is_admin(token): return self.store.function_ids()
     return self.store.function_ids(token) if token else []
 
+# %% ../nbs/04b_service.ipynb #4a12e680
+@patch
+def models(self:Service, fid:int)->list:
+    "The models of `fid` kept, newest first: `id`, `state` (active, retired, rejected or broken), `created`, `accuracy`, `n_labels`"
+    return [dict(id=m['id'], state=m['state'], created=m['created'], accuracy=m['metrics'].get('accuracy'),
+                 n_labels=m['metrics'].get('n_labels')) for m in self.store.models(self.function(fid)['id'])]
+
+@patch
+def activate(self:Service, fid:int, mid:int)->dict:
+    "Make model `mid` of `fid` the one that answers, whatever the promotion rule chose; its entry of `models`"
+    m = next((o for o in self.store.models(self.function(fid)['id']) if o['id'] == mid), None)
+    if m is None: raise LookupError(f"function {fid} has no model {mid}")
+    try: h = Bundle(self.store.model_path(m['dir']))
+    except (OSError, ValueError) as e: raise NoModel(f"model {mid} of function {fid} does not load ({e})") from None
+    if not self.knows_labels(fid, h): raise NoModel(f"model {mid} was trained on labels function {fid} no longer has")
+    with self.lock:
+        self.store.set_model_state(fid, mid, 'active')
+        self.heads[fid] = (mid, h)
+    return next(o for o in self.models(fid) if o['id'] == mid)
+
 # %% ../nbs/04b_service.ipynb #4f07b622
 @patch
 def bundle_path(self:Service, fid:int)->Path:
