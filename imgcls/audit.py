@@ -6,8 +6,8 @@ Docs: https://imgcls.github.io/imgcls/audit.html.md"""
 
 # %% auto #0
 __all__ = ['issue_cols', 'image_stats', 'junk_issues', 'hamming', 'aligned_corr', 'crop_hashes', 'crop_bits', 'near_duplicates',
-           'components', 'duplicate_issues', 'oof_probs', 'label_issues', 'find_issues', 'broken_images', 'audit',
-           'suggested_decisions']
+           'components', 'duplicate_issues', 'oof_probs', 'calibrate', 'label_issues', 'find_issues', 'broken_images',
+           'audit', 'suggested_decisions']
 
 # %% ../nbs/02a_audit.ipynb #b14be3e8
 from pathlib import Path
@@ -190,19 +190,30 @@ def oof_probs(X:np.ndarray,        # Features, one row per photo
     return oof_predict(np.asarray(X, np.float32), y, fold, fit, lambda m, Xq: softmax(Xq @ m[0].T + m[1]))
 
 # %% ../nbs/02a_audit.ipynb #3fc7ad66
+def calibrate(probs:np.ndarray, # Probabilities, one row per photo
+              y:np.ndarray,     # The given category index of each
+             )->np.ndarray:     # `probs` at the temperature that fits `y` best
+    "`probs` temperature-scaled: softmax(log(probs) / T) for the T (0.05 to 20) of least negative log-likelihood of `y`"
+    lp,y = np.log(np.clip(probs, 1e-12, 1)),np.asarray(y)
+    def at(t): return softmax(lp / t)
+    def nll(t): return -np.log(at(t)[np.arange(len(y)), y] + 1e-12).mean()
+    return at(min(np.exp(np.linspace(np.log(0.05), np.log(20), 121)), key=nll)) if len(y) else probs
+
+# %% ../nbs/02a_audit.ipynb #63b2a6e2
 def label_issues(files:list,        # Image files
                  y:np.ndarray,      # Category index of each
                  probs:np.ndarray,  # Out-of-fold probabilities (`oof_probs`)
                  vocab:list,        # Category names
+                 min_wrong:float=0.9, # Keep those whose given label is wrong with at least this calibrated probability
                  **kwargs,          # Passed to `cleanlab.filter.find_label_issues`
                 )->pd.DataFrame:    # One row per issue: `issue_cols`, the most likely category `suggested`
-    "The photos whose label is likely wrong, by cleanlab's confident learning; the score is 1 - p(given label)"
+    "The photos whose label is likely wrong, by cleanlab's confident learning; the score is 1 - calibrated p(given label)"
     from cleanlab.filter import find_label_issues
     y = np.asarray(y)
     if len(y) == 0: return pd.DataFrame(columns=issue_cols)
-    idx = find_label_issues(y, probs, return_indices_ranked_by='self_confidence', **kwargs)
-    rows = [(files[i], 'label', vocab[int(probs[i].argmax())], float(1 - probs[i, y[i]])) for i in idx]
-    return pd.DataFrame(rows, columns=issue_cols)
+    idx,pc = find_label_issues(y, probs, return_indices_ranked_by='self_confidence', **kwargs),calibrate(probs, y)
+    rows = [(files[i], 'label', vocab[int(pc[i].argmax())], float(1 - pc[i, y[i]])) for i in idx]
+    return pd.DataFrame([r for r in rows if r[3] >= min_wrong], columns=issue_cols)
 
 # %% ../nbs/02a_audit.ipynb #8cdbcbb9
 def find_issues(files:list,            # Image files
@@ -213,6 +224,7 @@ def find_issues(files:list,            # Image files
                 stats:list=None,       # `image_stats` of each; default computed
                 dups:dict=None,        # Passed to `near_duplicates`
                 junk:dict=None,        # Passed to `junk_issues`
+                min_wrong:float=0.9,   # Passed to `label_issues`
                 **kwargs,              # Passed to `oof_probs`
                )->pd.DataFrame:        # `issue_cols`, most suspicious first
     "Label issues, near-duplicates and junk among `files`, one row per suspected problem"
@@ -220,7 +232,7 @@ def find_issues(files:list,            # Image files
     stats = [image_stats(f) for f in files] if stats is None else stats
     pairs = near_duplicates(stats, X, **(dups or {}))
     probs = oof_probs(X, y, len(vocab), groups=components(len(files), zip(pairs.i, pairs.j)), **kwargs)
-    res = pd.concat([o for o in (label_issues(files, y, probs, vocab),
+    res = pd.concat([o for o in (label_issues(files, y, probs, vocab, min_wrong),
                                  duplicate_issues(files, y, pairs, valid, [s['w'] * s['h'] for s in stats]),
                                  junk_issues(files, stats, **(junk or {}))) if len(o)], ignore_index=True)
     if not len(res): return pd.DataFrame(columns=issue_cols)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from fastcore.meta import delegates
-from .core import load_image, is_image_name, atomic_path
+from .core import load_image, is_image_name, atomic_path, with_progress
 from .infer import Classifier
 from .bundle import bundle_files, default_bundle, read_bundle
 
@@ -153,9 +153,8 @@ def local_rows(clf:Classifier,      # The model
                max_pixels:int=None, # Refuse images of more pixels than this (an error row)
               ):                    # Yields the list of rows of each batch
     "The rows of the files `names`, answered in this process, one list per batch"
-    from fastprogress.fastprogress import progress_bar # not needed by a client that only loads images
     batches = range(0, len(names), bs)
-    for i in (progress_bar(batches) if progress else batches): yield file_rows(clf, fs, root, names[i:i+bs], max_pixels)
+    for i in (with_progress(batches) if progress else batches): yield file_rows(clf, fs, root, names[i:i+bs], max_pixels)
 
 # %% ../nbs/03a_batch.ipynb #e5e85d15
 def _say_unlisted(src, # The folder as the user named it

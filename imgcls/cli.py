@@ -127,13 +127,14 @@ def audit(path:str,                     # Dataset folder, one folder per categor
           cats:str=None,                # Comma-separated categories to audit; default every folder
           arch:str='efficientnet_lite0', # Network, as `imgcls train --arch`
           size:int=224,                 # Image side, as `imgcls train --size`
+          min_wrong:float=0.9,          # Suggest a new label where the given one is wrong with this calibrated probability
          ):
     "Find likely wrong labels, near-duplicates, leaks across the split and junk; write a CSV and a contact sheet"
     _need('audit', 'torch', 'fastai', 'timm', 'cleanlab', 'imagehash')
     from imgcls.audit import audit as _audit
     from imgcls.review import contact_sheet
     cats = [c.strip() for c in cats.split(',') if c.strip()] if cats else None
-    issues = _audit(path, valid_pct=valid_pct, seed=seed, cats=cats, arch=arch, size=size)
+    issues = _audit(path, valid_pct=valid_pct, seed=seed, cats=cats, arch=arch, size=size, min_wrong=min_wrong)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     issues.to_csv(out, index=False)
     png = contact_sheet(issues, sheet or Path(out).with_suffix('.png'), n)

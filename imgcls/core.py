@@ -6,10 +6,10 @@ Docs: https://imgcls.github.io/imgcls/core.html.md"""
 
 # %% auto #0
 __all__ = ['decode_budget', 'image_formats', 'max_scans', 'image_exts', 'ImageError', 'ImageTooLarge', 'PixelBudget',
-           'open_formats', 'load_image', 'is_image_name', 'atomic_path', 'atomic_write', 'utc_now']
+           'open_formats', 'load_image', 'is_image_name', 'atomic_path', 'atomic_write', 'utc_now', 'with_progress']
 
 # %% ../nbs/00_core.ipynb #9b129ac8
-import io, os, re, time, secrets, threading
+import io, os, re, sys, time, secrets, threading
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -170,3 +170,18 @@ def atomic_write(fn:Path, # The file to write
 def utc_now()->str:
     "The time now in UTC, ISO 8601 to the second, e.g. `2026-12-07T09:30:00Z`"
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+
+# %% ../nbs/00_core.ipynb #3643a367
+class _NoBar:
+    "`items` as they are, where no bar can be drawn; takes a `comment`, as fastprogress's bar does"
+    def __init__(self, items): self.items,self.comment = items,''
+    def __iter__(self): return iter(self.items)
+
+def with_progress(items,             # What to iterate over
+             total:int=None,    # Its length, if `items` has none
+             leave:bool=True,   # Keep the finished bar
+            ):
+    "`items` with fastprogress's bar in a notebook or a terminal; as they are where output goes to a log or a pipe"
+    from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
+    if IN_NOTEBOOK or sys.stdout.isatty(): return progress_bar(items, total=total, leave=leave)
+    return _NoBar(items)

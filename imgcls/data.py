@@ -19,9 +19,8 @@ from PIL import Image, ImageOps
 from fastcore.basics import defaults, listify
 from fastcore.foundation import L
 from fastcore.parallel import parallel
-from fastprogress.fastprogress import progress_bar
 from fastai.vision.core import PILImage
-from .core import load_image, ImageError, atomic_path, atomic_write, open_formats
+from .core import load_image, ImageError, atomic_path, atomic_write, open_formats, with_progress
 
 # %% ../nbs/00_data.ipynb #06b9c637
 def ddgs_search(term:str,        # What to search for
@@ -128,7 +127,7 @@ def download_images(urls:list,          # Image URLs
           ThreadPoolExecutor(max_workers) as ex):
         futs = {ex.submit(fetch_image, u, timeout, max_bytes, deadline, c): u for u in urls}
         done = as_completed(futs)
-        for f in (progress_bar(done, total=len(futs), leave=False) if progress else done):
+        for f in (with_progress(done, total=len(futs), leave=False) if progress else done):
             u = futs[f]
             try: r = f.result()
             except Exception as e: fails.append((u, str(e) or type(e).__name__)); continue
@@ -217,7 +216,7 @@ def gather(categories:list,     # Category names; each becomes a folder
     "Search, download, verify and resize photos for each of `categories` into `dest/<category>`"
     dest = Path(dest)
     queries = queries or {}
-    pb = progress_bar(categories)
+    pb = with_progress(categories)
     for cat in pb:
         qs = listify(queries.get(cat, f'{cat} photo'))
         for q in qs:

@@ -21,7 +21,6 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from fastcore.basics import first, risinstance
 from fastcore.meta import delegates
-from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import set_seed, params
 from fastai.learner import Learner
 from fastai.metrics import accuracy, error_rate
@@ -30,7 +29,7 @@ from fastai.interpret import ClassificationInterpretation
 from fastai.vision.learner import vision_learner, model_meta, default_split
 from fastai.vision.augment import aug_transforms
 from fastai.losses import LabelSmoothingCrossEntropyFlat
-from .core import atomic_path
+from .core import atomic_path, with_progress
 from .bundle import write_bundle
 from .data import dataloaders, synthetic_negatives
 from .ood import fit_ood, ood_methods
@@ -172,7 +171,7 @@ def _run_features(learn, items, flip):
     dev = next(learn.model.parameters()).device
     learn.model.eval().to(memory_format=torch.channels_last) # about 1.8 times faster on CPUs
     with torch.inference_mode():
-        for (xb,) in progress_bar(learn.dls.test_dl(items), leave=False):
+        for (xb,) in with_progress(learn.dls.test_dl(items), leave=False):
             xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
             fs.append(_batch_features(learn.model, lin, xb, flip).cpu())
     return torch.cat(fs).numpy()
