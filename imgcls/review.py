@@ -21,6 +21,13 @@ def _caption(r)->str:
     why = '= ' + Path(r.suggested).name if dup else '-> ' + r.suggested if r.issue == 'label' else r.suggested
     return f"{r.issue} {r.score:.2f}: {why}"
 
+# %% ../nbs/02b_review.ipynb #14aac76b
+def _fit(d:ImageDraw.ImageDraw, text:str, width:int)->str:
+    "`text`, cut short with '…' where it would be wider than `width` pixels in `d`'s font: captions never overlap"
+    if d.textlength(text) <= width: return text
+    while text and d.textlength(text + '…') > width: text = text[:-1]
+    return text + '…'
+
 # %% ../nbs/02b_review.ipynb #51b5688e
 def contact_sheet(issues:pd.DataFrame, # From `audit`
                   dest:Path,           # PNG file to write
@@ -37,11 +44,12 @@ def contact_sheet(issues:pd.DataFrame, # From `audit`
         x,y = (i % cols) * thumb,(i // cols) * (thumb + 30)
         try:
             im = load_image(r.file, draft=thumb)
-            im.thumbnail((thumb - 8, thumb - 8))
+            s = (thumb - 8) / max(im.size) # small photos (64 px, say) are drawn as large as the others
+            im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BICUBIC)
             sheet.paste(im, (x + (thumb - im.width) // 2, y + 4 + (thumb - 8 - im.height) // 2))
         except ImageError: d.text((x + 8, y + thumb // 2), 'cannot open', fill='red')
-        d.text((x + 4, y + thumb - 2), f"{Path(r.file).parent.name}/{Path(r.file).name}"[:30], fill='black')
-        d.text((x + 4, y + thumb + 12), _caption(r)[:30], fill='firebrick')
+        d.text((x + 4, y + thumb - 1), _fit(d, f"{Path(r.file).parent.name}/{Path(r.file).name}", thumb - 8), fill='black')
+        d.text((x + 4, y + thumb + 13), _fit(d, _caption(r), thumb - 8), fill='firebrick')
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(dest)
     return dest
