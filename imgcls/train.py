@@ -395,6 +395,24 @@ def ood_stats(learn:Learner,     # A trained learner
     return fit_ood('knn' if method == 'auto' else method, ftr, dataset_labels(learn.dls.train_ds), _logits(learn, fva).numpy(),
                    fva, dataset_labels(learn.dls.valid_ds), keep)
 
+# %% ../nbs/01_train.ipynb #73754824
+def _namer(names:dict|None, # `{folder name: name to answer with}`
+           vocab:list,       # The folder names
+          ):
+    "A function giving each folder name the name to answer with; `ValueError` for unknown folders or names given twice"
+    names = {k: str(v).strip() for k,v in (names or {}).items()}
+    if set(names) - set(vocab): raise ValueError(f"names for categories there are none of: {sorted(set(names) - set(vocab))}")
+    shown = [names.get(c, c) for c in vocab]
+    if len(set(shown)) < len(shown) or '' in shown: raise ValueError(f"each category needs a name of its own: {shown}")
+    return lambda c: names.get(c, c)
+
+def _renamed_metrics(m:dict, name)->dict:
+    "`evaluate`'s metrics `m` with its categories renamed by `name`"
+    m = dict(m)
+    if 'per_class' in m: m['per_class'] = {name(k): v for k,v in m['per_class'].items()}
+    if 'categories' in m: m['categories'] = [name(c) for c in m['categories']]
+    return m
+
 # %% ../nbs/01_train.ipynb #2425ceb7
 def export_bundle(learn:Learner,       # A trained learner (from `train`)
                   dest:Path='model',   # Folder to write the bundle into (replaced whole if it exists)
@@ -405,6 +423,7 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
                   unknown:str='unknown', # The answer for "none of these", e.g. "Not a food"
                   negative:str=None,   # A category of negative examples, answered `unknown`; default `train`'s
                   opset:int=17,        # ONNX opset
+                  names:dict=None,     # Names to answer with instead of folder names, e.g. {'main_course': 'Main course'}
                  )->Path:              # `dest`
     "Write `learn` as a model bundle: `model.onnx`, `model.json`, `ood.npz` and example photos in `dest`"
     cfg = getattr(learn, 'imgcls', dict(arch='unknown', size=224, method='squish'))
@@ -415,6 +434,7 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
     negative = negative or cfg.get('negative')
     if negative is not None and negative not in learn.dls.vocab:
         raise ValueError(f"negative category {negative!r} is not one of {list(learn.dls.vocab)}")
+    name = _namer(names, list(map(str, learn.dls.vocab)))
     head = cfg.get('head')
     use_head = head is not None and ood in ('auto', head['params']['method'])
     model = deepcopy(learn.model).eval().cpu().to(memory_format=torch.contiguous_format) # leave `learn` where it is
@@ -425,10 +445,10 @@ def export_bundle(learn:Learner,       # A trained learner (from `train`)
                                     opset_version=opset, dynamic_axes=axes, dynamo=False)
     mean,std = _norm_stats(learn.dls)
     cats = head['categories'] if use_head else list(map(str, learn.dls.vocab))
-    meta = dict(categories=cats, model='model.onnx', arch=cfg['arch'], mode=cfg.get('mode'), size=cfg['size'],
-                resize=cfg['method'], flip=bool(cfg.get('flip', False)), crop=cfg.get('crop'), mean=mean, std=std,
-                metrics=metrics or {}, recipe=cfg.get('recipe'),
-                unknown=unknown, negative=None if use_head else negative,
+    meta = dict(categories=[name(c) for c in cats], model='model.onnx', arch=cfg['arch'], mode=cfg.get('mode'),
+                size=cfg['size'], resize=cfg['method'], flip=bool(cfg.get('flip', False)), crop=cfg.get('crop'),
+                mean=mean, std=std, metrics=_renamed_metrics(metrics or {}, name), recipe=cfg.get('recipe'),
+                unknown=unknown, negative=None if use_head or negative is None else name(negative),
                 none_logit=bool(use_head and head['params']['none_logit']))
     arrays = {}
     if ood is not None:
