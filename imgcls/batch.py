@@ -311,7 +311,7 @@ def batch_classify(src:str,             # A folder, or a URI pyarrow understands
                 unlisted=unlisted)
 
 # %% ../nbs/03a_batch.ipynb #645d7e78
-ray_pays_from = 2181 # photos from which `--engine ray` is faster than local: `benchmarks/batch.py`, 2 cores
+ray_pays_from = 7415 # photos from which `--engine ray` is faster than local: `benchmarks/batch.py`, 2 cores
 
 def choose_engine(n:int,                 # Photos to classify
                   address:str=None,      # A Ray cluster to join, if any
