@@ -166,7 +166,10 @@ def classify_bytes(clf:Classifier,        # The classifier to serve
 # %% ../nbs/04_app.ipynb #5f2c8cc0
 def folder_bytes(path:Path)->int: # A folder
     "The bytes of the files under `path` (0 if there is no such folder)"
-    return sum(p.stat().st_size for p in Path(path).rglob('*') if p.is_file()) if Path(path).is_dir() else 0
+    def size(p):
+        try: return p.stat().st_size if p.is_file() else 0
+        except OSError: return 0 # deleted meanwhile (Gradio's `delete_cache`)
+    return sum(map(size, Path(path).rglob('*'))) if Path(path).is_dir() else 0
 
 class UploadQuota:
     "ASGI middleware: Gradio's upload route answers 507 while Gradio's upload `folder` holds more than `max_bytes`"

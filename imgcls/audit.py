@@ -15,7 +15,7 @@ import numpy as np, pandas as pd
 from PIL import Image
 from .core import load_image, open_formats
 from .head import group_folds, fit_linear, oof_predict
-from .ood import l2norm, softmax
+from .ood import l2norm, softmax, fit_temperature
 
 # %% ../nbs/02a_audit.ipynb #7d2380a4
 def image_stats(fn:Path, # Image file
@@ -193,11 +193,10 @@ def oof_probs(X:np.ndarray,        # Features, one row per photo
 def calibrate(probs:np.ndarray, # Probabilities, one row per photo
               y:np.ndarray,     # The given category index of each
              )->np.ndarray:     # `probs` at the temperature that fits `y` best
-    "`probs` temperature-scaled: softmax(log(probs) / T) for the T (0.05 to 20) of least negative log-likelihood of `y`"
-    lp,y = np.log(np.clip(probs, 1e-12, 1)),np.asarray(y)
-    def at(t): return softmax(lp / t)
-    def nll(t): return -np.log(at(t)[np.arange(len(y)), y] + 1e-12).mean()
-    return at(min(np.exp(np.linspace(np.log(0.05), np.log(20), 121)), key=nll)) if len(y) else probs
+    "`probs` temperature-scaled (`imgcls.ood.fit_temperature` on their logarithms) to fit the given labels `y`"
+    if not len(y): return probs
+    lp = np.log(np.clip(probs, 1e-12, 1))
+    return softmax(lp / fit_temperature(lp, np.asarray(y)))
 
 # %% ../nbs/02a_audit.ipynb #63b2a6e2
 def label_issues(files:list,        # Image files

@@ -61,7 +61,7 @@ def bundle_files(path:Path)->list: # Bundle folder
 # %% ../nbs/00d_bundle.ipynb #b4566f63
 def file_sha256(fn:Path)->str: # A file
     "The SHA-256 of the file `fn`, in hex"
-    with open(fn, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+    return hashlib.sha256(Path(fn).read_bytes()).hexdigest() # (`hashlib.file_digest` needs Python 3.11)
 
 # %% ../nbs/00d_bundle.ipynb #0263abbc
 class DamagedFile(ValueError):

@@ -34,7 +34,9 @@ def _classifier(model, # Model bundle folder; None: the built-in model
 # %% ../nbs/06_cli.ipynb #43e7b933
 def parse_names(s:str|None)->dict: # "folder=Name,folder=Name"
     "`{folder: name}` from `imgcls train --names`, e.g. 'main_course=Main course,breakfast=Breakfast'"
-    return dict((k.strip(), v.strip()) for k,v in (p.split('=', 1) for p in (s or '').split(',') if '=' in p))
+    parts = [p for p in (s or '').split(',') if p.strip()]
+    if bad := [p for p in parts if '=' not in p]: sys.exit(f"imgcls train: --names part {bad[0]!r} is not of the form folder=Name")
+    return dict((k.strip(), v.strip()) for k,v in (p.split('=', 1) for p in parts))
 
 def parse_queries(s:str)->dict: # "category=query|query;category=query"
     "The `queries` dict of `imgcls.data.gather` from its command-line form"

@@ -10,7 +10,7 @@ __all__ = ['default_src', 'ClassifyError', 'prepare_upload', 'get_client', 'pred
 
 # %% ../nbs/05_client.ipynb #ff41e192
 import io, os, ssl, shutil, tempfile, threading, time, zipfile
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import CancelledError, Future, TimeoutError as FutureTimeout
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
@@ -185,7 +185,7 @@ def _call(image, src:str, api_name:str, timeout:float=60, retries:int=2, size:in
                 job = _client_by(src, end).submit(img=handle_file(str(fn)), api_name=api_name)
                 return job.result(timeout=max(end - time.monotonic(), 0.01))
             except AppError as e: raise ClassifyError(e.message if name in e.message else f"{name}: {e.message}") from e
-            except TimeoutError as e:
+            except (TimeoutError, FutureTimeout) as e: # (the same class from Python 3.11)
                 if job is not None: job.cancel()
                 raise ClassifyError(f"{name}: no answer from {src} within {timeout} s", retryable=True) from e
             except _transient as e: _wait_or_fail(e, attempt, retries, end, src, name)

@@ -319,7 +319,10 @@ def _load_active(self:Service, fid:int)->Bundle|None:
             h = Bundle(self.store.model_path(m['dir']))
             if h.W is None: raise ValueError('not a head bundle')
             self.heads[fid] = (m['id'], h); return h
-        except Exception as e: self._mark_broken(fid, m['id'], e)
+        except Exception as e:
+            if self.store.read_only: # nothing can be marked: no answer rather than a loop
+                return log.error("function %s: model %s does not load (%s)", fid, m['id'], e)
+            self._mark_broken(fid, m['id'], e)
     return None
 
 @patch
@@ -429,8 +432,9 @@ def promotion(self:Service, fid:int, samples:list, X:np.ndarray, metrics:dict, r
 @patch
 def prune(self:Service, fid:int):
     "Delete the models of `fid` beyond the active one and the `keep_models` newest others: rows first, then folders"
-    old = self.store.prunable(fid, self.keep_models)
-    self.store.drop_models(fid, [m['id'] for m in old])
+    with self.lock: # as `activate`: a model made active meanwhile is not among those dropped
+        old = self.store.prunable(fid, self.keep_models)
+        self.store.drop_models(fid, [m['id'] for m in old])
     for m in old: self.store.remove_model(m['dir'])
 
 # %% ../nbs/04b_service.ipynb #2badb38d
@@ -643,12 +647,15 @@ def models(self:Service, fid:int)->list:
 @patch
 def activate(self:Service, fid:int, mid:int)->dict:
     "Make model `mid` of `fid` the one that answers, whatever the promotion rule chose; its entry of `models`"
-    m = next((o for o in self.store.models(self.function(fid)['id']) if o['id'] == mid), None)
-    if m is None: raise LookupError(f"function {fid} has no model {mid}")
-    try: h = Bundle(self.store.model_path(m['dir']))
-    except (OSError, ValueError) as e: raise NoModel(f"model {mid} of function {fid} does not load ({e})") from None
-    if not self.knows_labels(fid, h): raise NoModel(f"model {mid} was trained on labels function {fid} no longer has")
-    with self.lock:
+    self.function(fid)
+    with self.lock: # as `prune`: the model cannot be dropped between the look-up and the change
+        m = next((o for o in self.store.models(fid) if o['id'] == mid), None)
+        if m is None: raise LookupError(f"function {fid} has no model {mid}")
+        try:
+            h = Bundle(self.store.model_path(m['dir']))
+            if h.W is None: raise ValueError('not a head bundle')
+        except Exception as e: raise NoModel(f"model {mid} of function {fid} does not load ({e})") from None
+        if not self.knows_labels(fid, h): raise NoModel(f"model {mid} was trained on labels function {fid} no longer has")
         self.store.set_model_state(fid, mid, 'active')
         self.heads[fid] = (mid, h)
     return next(o for o in self.models(fid) if o['id'] == mid)
@@ -675,11 +682,13 @@ def _bundle_file(self:Service, p:Path, name:str, meta:dict)->bytes:
 @patch
 def bundle_zip(self:Service, fid:int)->bytes:
     "Function `fid`'s active model as a zip of its bundle (files at the top level), each file checked"
-    p = self.bundle_path(fid)
+    self.head(fid) # 409 if there is no model that answers
+    m = self.store.active_model(fid)
+    p = self.store.model_path(m['dir'])
     meta = read_bundle(p)
     try: files = {f: self._bundle_file(p, f, meta) for f in bundle_files(p)}
     except DamagedFile as e:
-        self._mark_broken(fid, self.store.active_model(fid)['id'], e)
+        with self.lock: self._mark_broken(fid, m['id'], e)
         return self.bundle_zip(fid) # the model now active
     b = io.BytesIO()
     with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED) as z:

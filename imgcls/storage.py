@@ -113,9 +113,10 @@ def _connect(fn:Path, read_only:bool)->sqlite3.Connection:
     kw = dict(check_same_thread=False, isolation_level=None, timeout=30)
     if not read_only: return sqlite3.connect(fn, **kw)
     if not fn.exists(): raise Unavailable(f"{fn.parent} is read-only and holds no imgcls.db")
-    wal = fn.with_name(fn.name + '-wal')
-    mode = 'mode=ro' if wal.exists() and wal.stat().st_size else 'mode=ro&immutable=1'
-    return sqlite3.connect(f"{fn.resolve().as_uri()}?{mode}", uri=True, **kw)
+    db = sqlite3.connect(f"{fn.resolve().as_uri()}?mode=ro", uri=True, **kw)
+    try: db.execute('pragma user_version').fetchone(); return db
+    except sqlite3.OperationalError: db.close() # no -shm index can be made here
+    return sqlite3.connect(f"{fn.resolve().as_uri()}?mode=ro&immutable=1", uri=True, **kw)
 
 # %% ../nbs/04a_storage.ipynb #cfb4d0d8
 class Store:
@@ -380,8 +381,11 @@ def unlabelled(self:Store, fid:int)->tuple:
 @patch
 def remove_unused_images(self:Store, shas:list)->list: # SHA-1s of photos whose samples were deleted
     "Remove the photos of `shas` that no sample uses, checked and removed under the store's lock; those removed"
+    shas = list(dict.fromkeys(shas))
     with self.lock:
-        gone = [h for h in shas if not self._query('select 1 from samples where sha1=? limit 1', h)]
+        used = {r[0] for i in range(0, len(shas), 500) for r in self._query(
+            f"select distinct sha1 from samples where sha1 in ({','.join('?' * len(shas[i:i+500]))})", *shas[i:i+500])}
+        gone = [h for h in shas if h not in used]
         for h in gone: self.remove_image(h)
     return gone
 
