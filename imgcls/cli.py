@@ -10,6 +10,7 @@ __all__ = ['commands', 'parse_names', 'parse_queries', 'gather', 'train', 'audit
 
 # %% ../nbs/06_cli.ipynb #25645d3b
 import sys, os, json, shutil, tempfile, textwrap, warnings, importlib.util
+from typing import Annotated
 from pathlib import Path
 from fastcore.script import anno_parser, bool_arg
 from . import __version__
@@ -150,7 +151,7 @@ def audit(path:str,                     # Dataset folder, one folder per categor
     print(f"{len(issues)} suspected problems ({counts}) written to {out}; the worst in {png}")
 
 # %% ../nbs/06_cli.ipynb #f0e10a90
-def predict(path:str,          # Image files or folders: a file's answer is printed as JSON, a folder's written to a CSV
+def predict(path:Annotated[str, {'nargs': '+'}], # Image files or folders: a file's answer printed as JSON, a folder's in a CSV
             model:str=None,    # Model bundle folder; default the built-in model
             csv:str=None,      # For one folder: CSV file to write; default `path`/predictions.csv
             unknown:str=None,  # The answer for "none of these"; default the bundle's
@@ -174,8 +175,6 @@ def predict(path:str,          # Image files or folders: a file's answer is prin
         except ValueError as e: answers.append(dict(file=f, error=str(e)))
     if answers: print(json.dumps(answers, indent=1))
     if any('error' in a for a in answers): sys.exit(1)
-
-predict.nargs = {'path': '+'} # `main` lets `path` take several
 
 # %% ../nbs/06_cli.ipynb #a82269d7
 def batch(src:str,                     # A folder of images, or a URI pyarrow understands, e.g. s3://bucket/prefix
@@ -272,7 +271,6 @@ def main(argv:list=None): # Arguments; default `sys.argv[1:]`
     if argv[0] not in commands: sys.exit(f"imgcls: unknown command {argv[0]!r}\n\n{_usage()}")
     f = commands[argv[0]]
     p = anno_parser(f, prog=f'imgcls {argv[0]}')
-    for a in p._actions: a.nargs = getattr(f, 'nargs', {}).get(a.dest, a.nargs) # e.g. `predict`'s several paths
     args = p.parse_args(argv[1:]).__dict__
     args.pop('pdb', None); args.pop('xtra', None)
     return f(**args)

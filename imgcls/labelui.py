@@ -85,9 +85,9 @@ def make_ui(svc:Service,        # The service
         try: return show(f(svc, *args, **kw))
         except Exception as e: raise gr.Error(str(e)) from None
     def label_i(f, t, s, i):
-        return guarded(lambda svc, *a: ui_answer(svc, *a, label=svc.authorize(int(f or 0), t)['labels'][i]), f, t, s)
+        return guarded(lambda svc, *a: ui_answer(svc, *a, label=svc.authorize(_function_id(f), t)['labels'][i]), f, t, s)
     def none_of_these(f, t, s):
-        return guarded(lambda svc, *a: ui_answer(svc, *a, label=svc.authorize(int(f or 0), t)['unknown']), f, t, s)
+        return guarded(lambda svc, *a: ui_answer(svc, *a, label=svc.authorize(_function_id(f), t)['unknown']), f, t, s)
     def tried(f, t, img):
         try: return ui_try(svc, f, t, img)
         except Exception as e: raise gr.Error(str(e)) from None
@@ -124,7 +124,8 @@ def ui_login(svc:Service): # A service with an admin token
     "Gradio's `auth` for the UI of `svc`: (a function's id, one of its tokens), or (any name, the admin token)"
     def check(user:str, password:str)->bool:
         if svc.is_admin(password): return True
-        return str(user).strip().isdigit() and svc.store.token_opens(int(user), password)
+        try: return svc.store.token_opens(_function_id(str(user).strip()), password)
+        except (ValueError, OverflowError): return False # not a function's id
     return check
 
 # %% ../nbs/04c_labelui.ipynb #3e3a1bfe
