@@ -59,20 +59,23 @@ def child_train(a):
     if a.mode == 'auto': out['recipe'] = learn.imgcls['recipe']['name']
     if a.mode == 'fast': # the head-only retrain: features cached, only the logistic regression is refitted
         t = time.perf_counter(); train(a.photos, arch=a.arch, mode=a.mode, size=a.size, cats=cats, valid=valid); out['retrain_s'] = time.perf_counter() - t
-    if a.latency: out.update(latency(learn, a.dest, valid, a.reps))
+    if a.latency: out.update(latency(learn, a.dest, valid, a.reps, a.food))
     print('RESULT ' + json.dumps(out))
 
 def pcts(ts): return dict(p50_ms=1000*float(np.median(ts)), p95_ms=1000*float(np.percentile(ts, 95)))
 
-def latency(learn, bundle, fns, reps):
+def latency(learn, bundle, fns, reps, food=None):
     "Single-image latency (file bytes -> answer) of `learn.predict` and of imgcls's `Classifier.classify` (with the OOD score), and batch throughput"
     import torch
     from imgcls.infer import Classifier
-    clf = Classifier(bundle)
+    from imgcls.app import quantize_bundle
+    food = sorted(Path(food).rglob('*.jpg')) if food else [] # another task's photos calibrate the int8 copy
+    q = quantize_bundle(bundle, Path(bundle).with_name('int8'), food[::max(1, len(food) // 64)][:64] or None) # as the built-in model's
+    clf,clf8 = Classifier(bundle, precision='fp32'),Classifier(q, precision='int8')
     fns = [Path(f) for f in fns[:reps]]
-    for f in fns[:3]: learn.predict(f); clf.classify(Path(f).read_bytes()) # warm up
+    for f in fns[:3]: learn.predict(f); clf.classify(Path(f).read_bytes()); clf8.classify(Path(f).read_bytes()) # warm up
     def timed(f, x): t = time.perf_counter(); f(x); return time.perf_counter() - t
-    tl,ts,tc = [],[],[]
+    tl,ts,tc,t8 = [],[],[],[]
     with learn.no_bar(), learn.no_logging():
         for i in range(0, len(fns), 10): # alternating blocks of 10: all see the same machine state, none the others' spinning threads
             learn.model.to(memory_format=torch.contiguous_format) # fastai's default, as any fastai learner
@@ -80,7 +83,8 @@ def latency(learn, bundle, fns, reps):
             learn.model.to(memory_format=torch.channels_last) # as imgcls's `train` leaves it, after computing features
             tl += [timed(learn.predict, f) for f in fns[i:i+10]]
             tc += [timed(lambda f: clf.classify(Path(f).read_bytes()), f) for f in fns[i:i+10]]
-    l,c,st = pcts(tl),pcts(tc),pcts(ts)
+            t8 += [timed(lambda f: clf8.classify(Path(f).read_bytes()), f) for f in fns[i:i+10]]
+    l,c,st,c8 = pcts(tl),pcts(tc),pcts(ts),pcts(t8)
     def best_of(f, n=3): return min(f() for _ in range(n))
     def clf_batch():
         t = time.perf_counter()
@@ -91,7 +95,8 @@ def latency(learn, bundle, fns, reps):
         with learn.no_bar(): learn.get_preds(dl=learn.dls.test_dl(fns, bs=32))
         return time.perf_counter() - t
     return dict(predict_p50_ms=st['p50_ms'], predict_p95_ms=st['p95_ms'], predict_cl_p50_ms=l['p50_ms'], predict_cl_p95_ms=l['p95_ms'],
-                imgcls_p50_ms=c['p50_ms'], imgcls_p95_ms=c['p95_ms'], speedup_p50=st['p50_ms']/c['p50_ms'], speedup_cl_p50=l['p50_ms']/c['p50_ms'], imgcls_batch_ips=len(fns)/best_of(clf_batch),
+                imgcls_p50_ms=c['p50_ms'], imgcls_p95_ms=c['p95_ms'], speedup_p50=st['p50_ms']/c['p50_ms'], speedup_cl_p50=l['p50_ms']/c['p50_ms'],
+                imgcls_int8_p50_ms=c8['p50_ms'], imgcls_int8_p95_ms=c8['p95_ms'], speedup_int8_p50=st['p50_ms']/c8['p50_ms'], speedup_int8_cl_p50=l['p50_ms']/c8['p50_ms'], imgcls_batch_ips=len(fns)/best_of(clf_batch),
                 learn_batch_ips=len(fns)/best_of(learn_batch), torch_threads=torch.get_num_threads(), n_latency=len(fns))
 
 def child_serve(a):
@@ -273,7 +278,8 @@ def cross_validate(d, recipe='new', k=5, same_source=False):
     t = time.perf_counter()
     if recipe == 'new': # imgcls's own head, the shipped negatives less those this fold tests on
         def shipped(j): return np.r_[d['N'][d['in_shipped'] & (nfold != j)], d['synthetic']]
-        res = grouped_cv(X, y, cats, fold, shipped=shipped, test_negatives=d['N'][d['is_test_neg']], test_fold=nfold[d['is_test_neg']], Xq=Xq)
+        res = grouped_cv(X, y, cats, fold, shipped=shipped, test_negatives=d.get('Na', d['N'])[d['is_test_neg']], test_fold=nfold[d['is_test_neg']],
+                         Xq=Xq, Xa=d.get('Xa')) # `Xa`, `Na`: the held-out photos and negatives answered through another network (int8)
     else:
         res = dict(label=np.empty(len(y), object), top=np.empty(len(y), object), label_q=np.empty(len(y), object), score=np.zeros(len(y)),
                    neg_label=np.empty(d['is_test_neg'].sum(), object), neg_score=np.zeros(d['is_test_neg'].sum()))
@@ -286,8 +292,11 @@ def cross_validate(d, recipe='new', k=5, same_source=False):
             res['label'][te],res['top'][te] = [o['label'] for o in a],[next(iter(o['confidences'])) for o in a]
             res['score'][te],res['label_q'][te] = [o['ood_score'] for o in a],[o['label'] for o in aq]
             res['neg_label'][tf == j],res['neg_score'][tf == j] = [o['label'] for o in an],[o['ood_score'] for o in an]
+    src = d['sources']
+    if 'scored' in d: # only these photos' answers count (e.g. not those that calibrated an int8 network)
+        m = d['scored']; res = {**res, **{k: res[k][m] for k in ('label', 'top', 'score', 'label_q')}}; y,src = y[m],src[m]
     s = cv_summary(res, y, cats)
-    yy,lab,top,src = np.array(cats)[y],res['label'],res['top'],d['sources']
+    yy,lab,top = np.array(cats)[y],res['label'],res['top']
     kept = lab != 'unknown'
     return dict(s, fit_s=(time.perf_counter() - t) / k,
                 per_source={v: dict(n=int((src == v).sum()), acc=float(np.mean(top[src == v] == yy[src == v])), kept=float(np.mean(kept[src == v])),
@@ -467,6 +476,8 @@ def tables(r):
           f"| the same with fastai `learn.predict` (fastai's default memory format) | {l['predict_p50_ms']:.1f} / {l['predict_p95_ms']:.1f} ms |",
           f"| the same with `learn.predict` on the channels-last model imgcls's `train` returns | {l['predict_cl_p50_ms']:.1f} / {l['predict_cl_p95_ms']:.1f} ms |",
           f"| speed-up at p50, same run: over fastai's default / over channels-last | {l['speedup_p50']:.1f}x / {l['speedup_cl_p50']:.1f}x |",
+          *([f"| the same through the int8 copy of the network (`imgcls quantize`, the built-in model's default), p50 / p95 | {l['imgcls_int8_p50_ms']:.1f} / {l['imgcls_int8_p95_ms']:.1f} ms |",
+             f"| int8's speed-up at p50, same run: over fastai's default / over channels-last | {l['speedup_int8_p50']:.1f}x / {l['speedup_int8_cl_p50']:.1f}x |"] if 'imgcls_int8_p50_ms' in l else []),
           f"| batch throughput incl. JPEG decode, batches of 32: imgcls / fastai `get_preds` | {l['imgcls_batch_ips']:.0f} / {l['learn_batch_ips']:.0f} images/s |",
           f"| cold start, `imgcls.infer` (process start -> first prediction), median | {s['infer']['cold_start_s']:.2f} s |",
           f"| peak RSS of that serving process (101 predictions); torch imported: {s['infer']['torch_imported']} | {s['infer']['peak_rss_mb']:.0f} MB |"]

@@ -10,6 +10,7 @@ __all__ = ['space_modules', 'Batcher', 'make_answer', 'explain', 'example_images
 
 # %% ../nbs/04_app.ipynb #bf8445cb
 import os, shutil, threading, queue
+import numpy as np
 from concurrent.futures import Future
 from pathlib import Path
 from importlib.resources import files
@@ -291,25 +292,64 @@ def export_space(dest:Path,           # Folder to write the Space into
     return dest
 
 # %% ../nbs/04_app.ipynb #609ed525
+def _calibration(clf:Classifier, images:list)->list:
+    "The network inputs of the `images` that decode; a `ValueError` if none does"
+    xs = []
+    for o in images:
+        try: xs.append(clf.preprocess(o)[None])
+        except ValueError: pass # a photo that does not decode calibrates nothing
+    if not xs: raise ValueError(f"{clf.path}: none of the {len(images)} photos to calibrate with decodes")
+    return xs
+
+def _set_head(fn:Path,   # An ONNX file, rewritten
+              node:str,   # The name of its linear head (a `Gemm` of `features` by the weights, plus the bias)
+              arrays:dict, # `W` and `b` to put in its place, of the same shapes
+             ):
+    "Give the network in `fn` the head `arrays['W'], arrays['b']`"
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(str(fn))
+    n = next(o for o in m.graph.node if o.name == node)
+    inits = {o.name: o for o in m.graph.initializer}
+    for name,a in zip(n.input[1:3], (arrays['W'], arrays['b'])):
+        old = numpy_helper.to_array(inits[name])
+        if old.shape != np.shape(a): raise ValueError(f"the refitted head's {name} is {np.shape(a)}, not {old.shape}")
+        inits[name].CopyFrom(numpy_helper.from_array(np.asarray(a, old.dtype), name))
+    onnx.save(m, str(fn))
+
 def quantize_bundle(bundle:Path,        # Model bundle folder
-                    dest:Path,          # Folder to write the int8 bundle into
+                    dest:Path=None,     # Folder to write the result into; default `bundle` itself (replaced atomically)
                     images:list=None,   # Photos to calibrate with (anything `load_image` takes); default its examples
+                    default:bool=True,  # Serve the int8 network by default (`precision`); the float32 one stays
+                    figures:dict=None,  # Measured figures of the int8 network, kept in `model.json`
+                    head:tuple=None,    # `(params, arrays)` of a head fitted on the int8 network's features (`head.fit_head`)
                    )->Path:             # `dest`
-    "An int8 copy of `bundle` in `dest` (onnxruntime static quantization), for a smaller and faster app"
+    "`bundle` with an int8 copy of its network (onnxruntime static quantization; the head in float32, maybe refitted)"
+    import onnx
     from onnxruntime.quantization import quantize_static, CalibrationDataReader, QuantFormat, QuantType
-    bundle,dest = Path(bundle),Path(dest)
-    if dest.resolve() == bundle.resolve():
-        raise ValueError(f"{dest} is the bundle itself: write the int8 copy elsewhere")
+    bundle = Path(bundle); dest = Path(dest or bundle)
     images = list(images if images is not None else example_images(bundle))
     if not images: raise ValueError(f"{bundle}: no photos to calibrate with; pass `images`")
-    clf = Classifier(bundle)
+    clf = Classifier(bundle, precision='fp32')
+    xs,net = _calibration(clf, images),bundle/clf.meta['model']
+    heads = [n.name for n in onnx.load(str(net)).graph.node # the linear head between the features and the logits
+             if clf.outputs[0] in n.output and any(i in clf.outputs for i in n.input)]
+    if head is not None and len(heads) != 1: raise ValueError(f"{bundle}: its network has no linear head to refit")
     class _Photos(CalibrationDataReader):
-        def __init__(self): self.it = ({clf.input: clf.preprocess(o)[None]} for o in images)
-        def get_next(self): return next(self.it, None)
-    def int8(fn): quantize_static(str(bundle/clf.meta['model']), str(fn), _Photos(), quant_format=QuantFormat.QDQ,
-                                  per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    others = {f: bundle/f for f in bundle_files(bundle)[1:] if f != clf.meta['model']} # the OOD and head files
+        def __init__(self): self.it = iter(xs)
+        def get_next(self): return next(({clf.input: x} for x in self.it), None) # None: no more photos
+    lin = heads[0] if heads else None
+    def int8(fn):
+        quantize_static(str(net), str(fn), _Photos(), quant_format=QuantFormat.QDQ, nodes_to_exclude=heads,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        if head is not None: _set_head(fn, lin, head[1])
+    old = clf.meta.get('int8') or {}
+    drop = {old.get('file'), (old.get('ood') or {}).get('file')} # an earlier int8 copy's files
+    keep = {f: bundle/f for f in bundle_files(bundle)[1:] if f not in drop} # the float32 network, the OOD and head files
     examples = {f'examples/{Path(f).name}': f for f in example_images(bundle) if Path(f).parent == bundle/'examples'}
-    how = dict(method='onnxruntime static int8 (QDQ, per-channel weights)', calibration_images=len(images))
-    meta = {**clf.meta, 'quantized': how}
-    return write_bundle(dest, meta, files={clf.meta['model']: int8, **others, **examples})
+    how = dict(file='model.int8.onnx', method='onnxruntime static int8 (QDQ, per-channel weights; the head in float32)',
+               calibration_images=len(xs), head='refitted on its features' if head else "the float32 network's",
+               **({'ood': dict(head[0], file='ood.int8.npz')} if head else {}), **({'figures': figures} if figures else {}))
+    meta = {**{k: v for k,v in clf.meta.items() if k != 'quantized'}, 'int8': how, 'precision': 'int8' if default else 'fp32'}
+    arrays = {'ood.int8.npz': dict(bank=np.asarray(head[1]['bank'], np.float16))} if head else {}
+    return write_bundle(dest, meta, files={**keep, how['file']: int8, **examples}, arrays=arrays)

@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from fastcore.meta import delegates
 from .core import load_image, is_image_name, atomic_path, with_progress
 from .infer import Classifier
-from .bundle import bundle_files, default_bundle, read_bundle
+from .bundle import bundle_files, default_bundle, read_bundle, serving_precision
 
 # %% ../nbs/03a_batch.ipynb #9c23e359
 def _is_utf8(name:str)->bool: return not any('\udc80' <= c <= '\udcff' for c in name) # `os.fsdecode` escapes the rest
@@ -289,14 +289,16 @@ def batch_classify(src:str,             # A folder, or a URI pyarrow understands
                    cpus:int=1,          # 'ray': CPUs (and onnxruntime threads) per actor
                    progress:bool=True,  # Say the folders and names left out (stderr) and the engine; 'local': progress bar
                    max_pixels:int=None, # Refuse images of more pixels than this (an error row)
-                   **kwargs,            # Passed to `Classifier`: unknown, threshold
+                   **kwargs,            # Passed to `Classifier`: unknown, threshold, precision
                   )->dict:              # `out`, `rows` (now in it), `new`, `skipped`, `errors` (among the new), `unlisted`
     "Classify every image under `src` into the Parquet file `out`, skipping the files already there"
     if engine not in ('local', 'ray', 'auto'): raise ValueError(f"engine must be 'local', 'ray' or 'auto', not {engine!r}")
     model = Path(model or default_bundle())
     fs,root,names,unlisted = scan_images(src)
     if progress: _say_unlisted(src, unlisted)
-    w = ParquetRows(out, batch_schema(read_bundle(model)['categories']))
+    meta = read_bundle(model)
+    kwargs['precision'] = serving_precision(meta, kwargs.get('precision')) # here, not on Ray's nodes
+    w = ParquetRows(out, batch_schema(meta['categories']))
     todo = [o for o in names if o not in w.done]
     if engine == 'auto':
         engine,why = choose_engine(len(todo), address)

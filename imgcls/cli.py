@@ -156,12 +156,13 @@ def predict(path:Annotated[str, {'nargs': '+'}], # Image files or folders: a fil
             csv:str=None,      # For one folder: CSV file to write; default `path`/predictions.csv
             unknown:str=None,  # The answer for "none of these"; default the bundle's
             threshold:float=None, # OOD score above which the answer is unknown; default the bundle's
+            precision:str=None, # fp32 or int8 network; default $IMGCLS_PRECISION, else the bundle's
            ):
     "Classify images (prints each answer as JSON) or every image in folders (writes a CSV per folder)"
     paths = path if isinstance(path, list) else [path]
     dirs,files = [p for p in paths if Path(p).is_dir()],[p for p in paths if not Path(p).is_dir()]
     if csv and len(dirs) > 1: sys.exit("error: --csv names one file: give one folder with it")
-    clf = _classifier(model, unknown=unknown, threshold=threshold)
+    clf = _classifier(model, unknown=unknown, threshold=threshold, precision=precision)
     from imgcls.batch import predict_folder
     for d in dirs:
         try: print(predict_folder(d, csv, model=clf))
@@ -184,14 +185,15 @@ def batch(src:str,                     # A folder of images, or a URI pyarrow un
           model:str=None,              # Model bundle folder; default the built-in model
           bs:int=32,                   # Files per batch
           cpus:int=1,                  # ray: CPUs (and onnxruntime threads) per actor
+          precision:str=None,          # fp32 or int8 network; default $IMGCLS_PRECISION, else the bundle's
          ):
     "Classify every image under a folder or bucket into a Parquet file, resuming a stopped run; --engine ray scales out"
     missing = [m for m in ['pyarrow'] + (['ray'] if engine == 'ray' else []) if importlib.util.find_spec(m) is None]
     if missing:
         sys.exit(f"imgcls batch needs the scale extras ({', '.join(missing)} missing): pip install 'imgcls[scale]'")
-    _classifier(model) # a clear error for a bad bundle, before Ray starts
+    _classifier(model, precision=precision) # a clear error for a bad bundle, before Ray starts
     from imgcls.batch import batch_classify
-    try: r = batch_classify(src, out, engine=engine, model=model, bs=bs, address=address, cpus=cpus)
+    try: r = batch_classify(src, out, engine=engine, model=model, bs=bs, address=address, cpus=cpus, precision=precision)
     except (OSError, ValueError) as e: sys.exit(f"error: {e}")
     print(f"{r['new']} files classified ({r['errors']} errors), {r['skipped']} already there; "
           f"{r['rows']} rows in {r['out']}")
@@ -203,14 +205,15 @@ def serve(model:str=None,          # Model bundle folder; default the built-in m
           share:bool_arg=False,    # Also open a public gradio.live link (needs internet)
           unknown:str=None,        # The answer for "none of these"; default the bundle's
           threshold:float=None,    # OOD score above which the answer is unknown; default the bundle's
+          precision:str=None,      # fp32 or int8 network; default $IMGCLS_PRECISION, else the bundle's
          ):
     "Serve the Gradio app (its /predict and /classify API) and the plain POST /api/classify, on one port"
     from imgcls.app import make_demo, launch
-    _classifier(model) # a clear error for a bad bundle, before Gradio starts
+    _classifier(model, precision=precision) # a clear error for a bad bundle, before Gradio starts
+    kw = dict(unknown=unknown, threshold=threshold, precision=precision)
     if share: # a gradio.live link is Gradio's own server's
-        return make_demo(model, unknown=unknown, threshold=threshold).launch(server_name=host, server_port=port,
-                                                                             share=True, max_file_size='20mb')
-    launch(model, host, port, unknown=unknown, threshold=threshold)
+        return make_demo(model, **kw).launch(server_name=host, server_port=port, share=True, max_file_size='20mb')
+    launch(model, host, port, **kw)
 
 # %% ../nbs/06_cli.ipynb #25a514db
 def service(data_dir:str='~/.imgcls', # Data directory: database, uploaded photos, models (all there is to back up)

@@ -164,6 +164,7 @@ def grouped_cv(X:np.ndarray,        # Features of the labelled photos
                test_negatives:np.ndarray=None, # Negatives to answer, each by the head of its fold
                test_fold:np.ndarray=None,      # Fold of each of `test_negatives`
                Xq:np.ndarray=None,  # Features of altered copies of the labelled photos, answered as the photos are
+               Xa:np.ndarray=None,  # Features the held-out photos are answered by (e.g. through an int8 network); default `X`
                **kwargs,            # Passed to `fit_head`
               )->dict:              # Arrays of answers: `label`, `top`, `score`, `label_q`, `neg_label`, `neg_score`
     "Every photo's answer from a head fitted on the folds that do not hold it"
@@ -181,7 +182,7 @@ def grouped_cv(X:np.ndarray,        # Features of the labelled photos
         params,arrays,_ = fit_head(X[~te], y[~te], len(cats), negatives=negatives[neg_fold != j], shipped=bank, **kwargs)
         st = {**params, **arrays}
         def answer(Z): return answer_logits(Z @ arrays['W'].T + arrays['b'], Z, cats, st)
-        a = answer(X[te])
+        a = answer((X if Xa is None else np.asarray(Xa, np.float32))[te])
         res['label'][te],res['top'][te] = [o['label'] for o in a],[next(iter(o['confidences'])) for o in a]
         res['score'][te] = [o['ood_score'] for o in a]
         if Xq is not None: res['label_q'][te] = [o['label'] for o in answer(np.asarray(Xq, np.float32)[te])]

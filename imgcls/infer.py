@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 from fastcore.basics import patch
 from .core import load_image
-from .bundle import Bundle, bundle_bytes
+from .bundle import Bundle, bundle_bytes, network_file
 from .ood import softmax
 
 # %% ../nbs/03_infer.ipynb #212a2324
@@ -24,13 +24,16 @@ class Classifier(Bundle):
                  threads:int=0,       # onnxruntime intra-op threads (0: its default)
                  unknown:str=None,    # The answer for "none of these"; default the bundle's (`unknown`)
                  threshold:float=None, # OOD score above which the answer is `unknown`; default the bundle's
+                 precision:str=None,  # 'fp32' or 'int8' network; default `$IMGCLS_PRECISION`, else the bundle's `precision`
                 ):
         import onnxruntime as ort
-        super().__init__(path, unknown, threshold)
+        super().__init__(path, unknown, threshold, precision)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3 # errors only: not a line per constant the graph optimiser drops
         if threads: opts.intra_op_num_threads = threads
-        net = bundle_bytes(self.path, self.meta['model'], self.meta) # checked against its recorded SHA-256
+        try: name = network_file(self.meta, self.precision)
+        except ValueError as e: raise ValueError(f"{self.path}: {e}") from None
+        net = bundle_bytes(self.path, name, self.meta) # checked against its recorded SHA-256
         self.sess = ort.InferenceSession(net, opts, providers=['CPUExecutionProvider'])
         self.input,self.outputs = self.sess.get_inputs()[0].name,[o.name for o in self.sess.get_outputs()]
 

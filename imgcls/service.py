@@ -97,7 +97,8 @@ class Service:
         self.store = Store(data_dir, read_only)
         self.workers = workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // self.workers)
-        self.backbone = Classifier(network or default_bundle(), threads=threads) # its `features` output is the backbone's
+        self.backbone = Classifier(network or default_bundle(), threads=threads, # its `features` output is the backbone's,
+                                   precision='fp32') # as the shipped negatives' features were computed, and as its models copy
         m = self.backbone.meta
         self.shipped = shipped_negatives(net_name(m['arch'], m['size'], m['resize'], m.get('flip', False), m.get('crop'))) # negatives
         self.cpu,self.train_slot,self.lock = threading.BoundedSemaphore(self.workers),threading.Lock(),threading.RLock()
