@@ -476,7 +476,7 @@ def tables(r):
           f"| the same with fastai `learn.predict` (fastai's default memory format) | {l['predict_p50_ms']:.1f} / {l['predict_p95_ms']:.1f} ms |",
           f"| the same with `learn.predict` on the channels-last model imgcls's `train` returns | {l['predict_cl_p50_ms']:.1f} / {l['predict_cl_p95_ms']:.1f} ms |",
           f"| speed-up at p50, same run: over fastai's default / over channels-last | {l['speedup_p50']:.1f}x / {l['speedup_cl_p50']:.1f}x |",
-          *([f"| the same through the int8 copy of the network (`imgcls quantize`, the built-in model's default), p50 / p95 | {l['imgcls_int8_p50_ms']:.1f} / {l['imgcls_int8_p95_ms']:.1f} ms |",
+          *([f"| the same through the int8 copy of the network (`imgcls.app.quantize_bundle`, the float32 head kept), p50 / p95 | {l['imgcls_int8_p50_ms']:.1f} / {l['imgcls_int8_p95_ms']:.1f} ms |",
              f"| int8's speed-up at p50, same run: over fastai's default / over channels-last | {l['speedup_int8_p50']:.1f}x / {l['speedup_int8_cl_p50']:.1f}x |"] if 'imgcls_int8_p50_ms' in l else []),
           f"| batch throughput incl. JPEG decode, batches of 32: imgcls / fastai `get_preds` | {l['imgcls_batch_ips']:.0f} / {l['learn_batch_ips']:.0f} images/s |",
           f"| cold start, `imgcls.infer` (process start -> first prediction), median | {s['infer']['cold_start_s']:.2f} s |",
@@ -523,7 +523,7 @@ def bench(a, photos, work):
     print('out-of-distribution methods ...', file=sys.stderr)
     r['ood'] = ood_table(photos, fns, labels, tr, te)
     r['training'] = {}
-    base = ['--child', 'train', '--photos', photos, '--valid', valid]
+    base = ['--child', 'train', '--photos', photos, '--valid', valid, '--food', Path(a.food).resolve()]
     print('training, cold feature cache ...', file=sys.stderr)
     env = dict(IMGCLS_CACHE=str(work/'cache'))
     r['training']['fast, cold cache'] = run_child(base + ['--dest', work/'fast'], env)

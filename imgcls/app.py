@@ -334,7 +334,8 @@ def quantize_bundle(bundle:Path,        # Model bundle folder
     xs,net = _calibration(clf, images),bundle/clf.meta['model']
     heads = [n.name for n in onnx.load(str(net)).graph.node # the linear head between the features and the logits
              if clf.outputs[0] in n.output and any(i in clf.outputs for i in n.input)]
-    if head is not None and len(heads) != 1: raise ValueError(f"{bundle}: its network has no linear head to refit")
+    if head is not None and (len(heads) != 1 or clf.meta.get('head')):
+        raise ValueError(f"{bundle}: its head is not inside its network; only such a head can be refitted")
     class _Photos(CalibrationDataReader):
         def __init__(self): self.it = iter(xs)
         def get_next(self): return next(({clf.input: x} for x in self.it), None) # None: no more photos

@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from fastcore.meta import delegates
 from .core import load_image, is_image_name, atomic_path, with_progress
 from .infer import Classifier
-from .bundle import bundle_files, default_bundle, read_bundle, serving_precision
+from .bundle import bundle_files, default_bundle, read_bundle, serving_precision, network_file
 
 # %% ../nbs/03a_batch.ipynb #9c23e359
 def _is_utf8(name:str)->bool: return not any('\udc80' <= c <= '\udcff' for c in name) # `os.fsdecode` escapes the rest
@@ -298,6 +298,7 @@ def batch_classify(src:str,             # A folder, or a URI pyarrow understands
     if progress: _say_unlisted(src, unlisted)
     meta = read_bundle(model)
     kwargs['precision'] = serving_precision(meta, kwargs.get('precision')) # here, not on Ray's nodes
+    network_file(meta, kwargs['precision']) # a bundle without that network: a clear error here, not in Ray's actors
     w = ParquetRows(out, batch_schema(meta['categories']))
     todo = [o for o in names if o not in w.done]
     if engine == 'auto':

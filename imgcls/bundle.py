@@ -67,10 +67,14 @@ precisions = ('fp32', 'int8')
 def serving_precision(meta:dict,         # A bundle's `model.json`
                       precision:str=None, # 'fp32' or 'int8'; default `$IMGCLS_PRECISION`, else the bundle's `precision`
                      )->str:
-    "The precision of the network to serve: `precision`, else `$IMGCLS_PRECISION`, else the bundle's, else 'fp32'"
-    p = precision or os.environ.get('IMGCLS_PRECISION') or meta.get('precision') or 'fp32'
-    if p not in precisions: raise ValueError(f"precision must be one of {list(precisions)}, not {p!r}")
-    return p
+    "The precision to serve: `precision`, else `$IMGCLS_PRECISION` where the bundle has it, else the bundle's, else 'fp32'"
+    if precision is not None:
+        if precision not in precisions: raise ValueError(f"precision must be one of {list(precisions)}, not {precision!r}")
+        return precision
+    env = os.environ.get('IMGCLS_PRECISION') or None
+    if env not in (None, *precisions): raise ValueError(f"$IMGCLS_PRECISION must be one of {list(precisions)}, not {env!r}")
+    if env == 'int8' and not meta.get('int8'): env = None # a wish for the whole process: a bundle without int8 serves fp32
+    return env or meta.get('precision') or 'fp32'
 
 def network_file(meta:dict,         # A bundle's `model.json`
                  precision:str=None, # As `serving_precision` takes it

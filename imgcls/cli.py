@@ -209,7 +209,7 @@ def serve(model:str=None,          # Model bundle folder; default the built-in m
          ):
     "Serve the Gradio app (its /predict and /classify API) and the plain POST /api/classify, on one port"
     from imgcls.app import make_demo, launch
-    _classifier(model, precision=precision) # a clear error for a bad bundle, before Gradio starts
+    _classifier(model or os.environ.get('IMGCLS_MODEL'), precision=precision) # a clear error for a bad bundle, before Gradio starts
     kw = dict(unknown=unknown, threshold=threshold, precision=precision)
     if share: # a gradio.live link is Gradio's own server's
         return make_demo(model, **kw).launch(server_name=host, server_port=port, share=True, max_file_size='20mb')

@@ -317,7 +317,7 @@ def _load_active(self:Service, fid:int)->Bundle|None:
     while (m := self.store.active_model(fid)) is not None:
         if self.heads.get(fid, (None,))[0] == m['id']: return self.heads[fid][1]
         try:
-            h = Bundle(self.store.model_path(m['dir']))
+            h = Bundle(self.store.model_path(m['dir']), precision='fp32')
             if h.W is None: raise ValueError('not a head bundle')
             self.heads[fid] = (m['id'], h); return h
         except Exception as e:
@@ -422,7 +422,7 @@ def promotion(self:Service, fid:int, samples:list, X:np.ndarray, metrics:dict, r
     new = [k for k,i in enumerate(pos) if samples[i]['id'] > old.get('last_sample', float('inf'))]
     tol = self.tolerance
     if len(new) >= 5:
-        a = Bundle(self.store.model_path(cur['dir'])).answer_features(X[[pos[k] for k in new]])
+        a = Bundle(self.store.model_path(cur['dir']), precision='fp32').answer_features(X[[pos[k] for k in new]])
         was = np.mean([max(o['confidences'], key=o['confidences'].get) == samples[pos[k]]['label'] for o,k in zip(a, new)])
         now = float(np.mean(right[new]))
         return bool(now >= was - tol),f"on the {len(new)} photos the old model never saw, {now:.1%} against {was:.1%}"
@@ -653,7 +653,7 @@ def activate(self:Service, fid:int, mid:int)->dict:
         m = next((o for o in self.store.models(fid) if o['id'] == mid), None)
         if m is None: raise LookupError(f"function {fid} has no model {mid}")
         try:
-            h = Bundle(self.store.model_path(m['dir']))
+            h = Bundle(self.store.model_path(m['dir']), precision='fp32')
             if h.W is None: raise ValueError('not a head bundle')
         except Exception as e: raise NoModel(f"model {mid} of function {fid} does not load ({e})") from None
         if not self.knows_labels(fid, h): raise NoModel(f"model {mid} was trained on labels function {fid} no longer has")
