@@ -332,8 +332,11 @@ def quantize_bundle(bundle:Path,        # Model bundle folder
     if not images: raise ValueError(f"{bundle}: no photos to calibrate with; pass `images`")
     clf = Classifier(bundle, precision='fp32')
     xs,net = _calibration(clf, images),bundle/clf.meta['model']
-    heads = [n.name for n in onnx.load(str(net)).graph.node # the linear head between the features and the logits
+    nodes = onnx.load(str(net)).graph.node
+    heads = [n.name for n in nodes # the linear head between the features and the logits
              if clf.outputs[0] in n.output and any(i in clf.outputs for i in n.input)]
+    first = next((i for i,n in enumerate(nodes) if n.op_type == 'Conv'), -1) # the photo's views and the first layer:
+    fp32 = heads + [n.name for n in nodes[:first + 1]]                     # in int8 they cost the most accuracy
     if head is not None and (len(heads) != 1 or clf.meta.get('head')):
         raise ValueError(f"{bundle}: its head is not inside its network; only such a head can be refitted")
     class _Photos(CalibrationDataReader):
@@ -341,14 +344,14 @@ def quantize_bundle(bundle:Path,        # Model bundle folder
         def get_next(self): return next(({clf.input: x} for x in self.it), None) # None: no more photos
     lin = heads[0] if heads else None
     def int8(fn):
-        quantize_static(str(net), str(fn), _Photos(), quant_format=QuantFormat.QDQ, nodes_to_exclude=heads,
+        quantize_static(str(net), str(fn), _Photos(), quant_format=QuantFormat.QDQ, nodes_to_exclude=fp32,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         if head is not None: _set_head(fn, lin, head[1])
     old = clf.meta.get('int8') or {}
     drop = {old.get('file'), (old.get('ood') or {}).get('file')} # an earlier int8 copy's files
     keep = {f: bundle/f for f in bundle_files(bundle)[1:] if f not in drop} # the float32 network, the OOD and head files
     examples = {f'examples/{Path(f).name}': f for f in example_images(bundle) if Path(f).parent == bundle/'examples'}
-    how = dict(file='model.int8.onnx', method='onnxruntime static int8 (QDQ, per-channel weights; the head in float32)',
+    how = dict(file='model.int8.onnx', method='onnxruntime static int8 (QDQ, per-channel weights; the views, first convolution and head in float32)',
                calibration_images=len(xs), head='refitted on its features' if head else "the float32 network's",
                **({'ood': dict(head[0], file='ood.int8.npz')} if head else {}), **({'figures': figures} if figures else {}))
     meta = {**{k: v for k,v in clf.meta.items() if k != 'quantized'}, 'int8': how, 'precision': 'int8' if default else 'fp32'}
